@@ -1,0 +1,8 @@
+"""Environments of the toolkit, installed as ``rewardshaping.envs``.
+
+Reward-machine worlds, random tabular MDPs with exact T and R, delayed-reward registrations, a
+Numba-batched sparse gridworld and multi-agent PettingZoo tasks are added by their issues; each is
+registered under the ``rewardshaping/`` namespace. May import: gymnasium, pettingzoo, minigrid,
+mujoco, numpy, numba and ``rewardshaping.machines`` (for labelling functions); nothing else of
+the toolkit.
+"""

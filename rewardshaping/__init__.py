@@ -1,0 +1,54 @@
+"""rewardshaping: design, test and compare reward functions for reinforcement learning.
+
+The flat import surface::
+
+    from rewardshaping import ShapedEnv, ShapedVectorEnv, ShapedVecEnv, FunctionTerm, StepPenalty
+
+Core (this package's top-level modules): :mod:`~rewardshaping.transitions` (the batch every term
+reads), :mod:`~rewardshaping.terms` (the term interface), :mod:`~rewardshaping.schedules`,
+:mod:`~rewardshaping.composers`, :mod:`~rewardshaping.pipeline` (what all adapters share) and
+:mod:`~rewardshaping.wrappers` (Gymnasium single/vector and SB3 adapters). Feature packages
+(intrinsic rewards, shaping, reward machines, metrics, ...) build on the core and never the
+other way round; ``rewardshaping.envs`` and ``rewardshaping.agents`` install from the repo's
+top-level ``envs/`` and ``agents/`` folders.
+"""
+
+from rewardshaping._version import __version__
+from rewardshaping.composers import Composer, Gate, MultiplicativePenalty, Replace, WeightedSum
+from rewardshaping.pipeline import RewardPipeline, RewardTermError, ShapedStep
+from rewardshaping.schedules import Constant, ExponentialDecay, LinearDecay, Schedule
+from rewardshaping.terms import FunctionTerm, RewardTerm, StepPenalty
+from rewardshaping.transitions import Transitions
+from rewardshaping.wrappers import ShapedEnv, ShapedVectorEnv
+
+__all__ = [
+    "__version__",
+    "Transitions",
+    "RewardTerm",
+    "FunctionTerm",
+    "StepPenalty",
+    "Schedule",
+    "Constant",
+    "LinearDecay",
+    "ExponentialDecay",
+    "Composer",
+    "WeightedSum",
+    "Replace",
+    "MultiplicativePenalty",
+    "Gate",
+    "RewardPipeline",
+    "RewardTermError",
+    "ShapedStep",
+    "ShapedEnv",
+    "ShapedVectorEnv",
+    "ShapedVecEnv",
+]
+
+
+def __getattr__(name: str):
+    # Lazy: importing stable-baselines3 (and torch) costs seconds; only SB3 users pay it.
+    if name == "ShapedVecEnv":
+        from rewardshaping.wrappers.sb3 import ShapedVecEnv
+
+        return ShapedVecEnv
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,204 @@
+"""The batch of transitions that every reward term reads.
+
+Every adapter (single env, Gymnasium vector env, SB3 VecEnv, PettingZoo, the toolkit's own PPO)
+builds one :class:`Transitions` per environment step and hands it to the terms. A single env is a
+batch of one.
+
+Observations and actions are kept in the env's own batched layout: an array with a leading axis
+of size N, or (for ``Dict``/``Tuple`` spaces) a dict/tuple of such arrays. ``infos`` is always in
+Gymnasium's vector layout (``dict`` of arrays of length N plus ``"_key"`` masks); adapters convert
+single-env and SB3 infos into it, so a term reads ``batch.info("key")`` whatever the source.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+__all__ = ["Transitions", "batch_obs", "index_obs", "set_obs_rows"]
+
+
+@dataclass(frozen=True)
+class Transitions:
+    """One environment step of N parallel environments.
+
+    Args:
+        obs: observations the actions were taken in, batched on axis 0.
+        action: the actions taken, batched on axis 0.
+        next_obs: the true next observations (the final observation when an episode ended,
+            never the reset observation of the next episode).
+        reward: the environment's own reward, float32 of shape (N,).
+        terminated: bool (N,), the episode reached a terminal state (potentials are 0 there).
+        truncated: bool (N,), the episode was cut (time limit); ``next_obs`` is not terminal.
+        infos: Gymnasium vector-layout infos of this step.
+        active: bool (N,). False for transitions that are not real: the dummy reset step that a
+            ``NEXT_STEP`` vector env makes after an episode ends. Terms must neither pay nor
+            count there; the pipeline zeroes their output for inactive entries anyway.
+        episode_step: int (N,), index t of this transition within its episode (0 for the first
+            real step), for time-dependent (dynamic) potentials.
+        global_step: number of real transitions seen before this batch, for schedules.
+
+    Example:
+        >>> import numpy as np
+        >>> batch = Transitions.from_arrays(
+        ...     obs=np.zeros((2, 3)), action=np.array([0, 1]), next_obs=np.ones((2, 3)),
+        ...     reward=np.array([0.0, 1.0]), terminated=np.array([False, True]))
+        >>> batch.num_envs, batch.reward.dtype, batch.active.tolist()
+        (2, dtype('float32'), [True, True])
+    """
+
+    obs: Any
+    action: Any
+    next_obs: Any
+    reward: np.ndarray
+    terminated: np.ndarray
+    truncated: np.ndarray
+    infos: Mapping[str, Any] = field(default_factory=dict)
+    active: np.ndarray | None = None
+    episode_step: np.ndarray | None = None
+    global_step: int = 0
+
+    def __post_init__(self) -> None:
+        n = self.reward.shape[0]
+        if self.active is None:
+            object.__setattr__(self, "active", np.ones(n, dtype=bool))
+        if self.episode_step is None:
+            object.__setattr__(self, "episode_step", np.zeros(n, dtype=np.int64))
+
+    @classmethod
+    def from_arrays(
+        cls,
+        obs: Any,
+        action: Any,
+        next_obs: Any,
+        reward: Any,
+        terminated: Any = None,
+        truncated: Any = None,
+        infos: Mapping[str, Any] | None = None,
+        active: Any = None,
+        episode_step: Any = None,
+        global_step: int = 0,
+    ) -> Transitions:
+        """Build a batch from array-likes, converting dtypes (a convenience for tests and users)."""
+        reward = np.asarray(reward, dtype=np.float32).reshape(-1)
+        n = reward.shape[0]
+        term = np.zeros(n, bool) if terminated is None else np.asarray(terminated, bool)
+        trunc = np.zeros(n, bool) if truncated is None else np.asarray(truncated, bool)
+        return cls(
+            obs=obs,
+            action=action,
+            next_obs=next_obs,
+            reward=reward,
+            terminated=term,
+            truncated=trunc,
+            infos={} if infos is None else infos,
+            active=None if active is None else np.asarray(active, bool),
+            episode_step=None if episode_step is None else np.asarray(episode_step, np.int64),
+            global_step=global_step,
+        )
+
+    @property
+    def num_envs(self) -> int:
+        """N, the number of transitions in the batch."""
+        return int(self.reward.shape[0])
+
+    @property
+    def done(self) -> np.ndarray:
+        """``terminated | truncated``: the episode of this env ended with this transition."""
+        return self.terminated | self.truncated
+
+    def info(self, key: str, *, term: str | None = None) -> np.ndarray:
+        """The info values ``key`` for every env, as an array of length N.
+
+        Raises a ``KeyError`` naming the key (and the term asking for it) when any *active*
+        env did not report it, rather than letting a term read a zero that Gymnasium filled in.
+
+        Example:
+            >>> import numpy as np
+            >>> b = Transitions.from_arrays(np.zeros(2), np.zeros(2), np.zeros(2), [0, 0],
+            ...     infos={"dist": np.array([3.0, 4.0]), "_dist": np.array([True, True])})
+            >>> b.info("dist").tolist()
+            [3.0, 4.0]
+        """
+        if key not in self.infos:
+            who = f" (needed by {term!r})" if term else ""
+            have = sorted(k for k in self.infos if not str(k).startswith("_"))
+            raise KeyError(f"info key {key!r} is missing{who}; this step's infos have {have}")
+        values = self.infos[key]
+        mask = self.infos.get("_" + key)
+        if mask is not None:
+            missing = self.active & ~np.asarray(mask, bool)
+            if missing.any():
+                who = f" (needed by {term!r})" if term else ""
+                raise KeyError(
+                    f"info key {key!r} is missing for env indices "
+                    f"{np.flatnonzero(missing).tolist()}{who}"
+                )
+        return values
+
+
+def batch_obs(obs: Any) -> Any:
+    """Add a leading batch axis of size 1 to a single env's observation (any nesting).
+
+    Example:
+        >>> import numpy as np
+        >>> batch_obs({"pos": np.array([1, 2])})["pos"].shape
+        (1, 2)
+    """
+    if isinstance(obs, Mapping):
+        return {k: batch_obs(v) for k, v in obs.items()}
+    if isinstance(obs, tuple):
+        return tuple(batch_obs(v) for v in obs)
+    if isinstance(obs, str):
+        return (obs,)
+    return np.asarray(obs)[None]
+
+
+def index_obs(obs: Any, i: int) -> Any:
+    """Row ``i`` of a batched observation (any nesting)."""
+    if isinstance(obs, Mapping):
+        return {k: index_obs(v, i) for k, v in obs.items()}
+    if isinstance(obs, tuple) and not _is_leaf_tuple(obs):
+        return tuple(index_obs(v, i) for v in obs)
+    return obs[i]
+
+
+def set_obs_rows(batched: Any, rows: np.ndarray, singles: Any) -> Any:
+    """A copy of ``batched`` whose rows ``rows`` are replaced by unbatched ``singles[rows[k]]``.
+
+    ``singles`` is indexable by env index (Gymnasium's object array ``info["final_obs"]`` or
+    a list of SB3 ``terminal_observation`` values). Only replaced leaves are copied.
+    """
+    if isinstance(batched, Mapping):
+        return {k: set_obs_rows(v, rows, _Project(singles, k)) for k, v in batched.items()}
+    if isinstance(batched, tuple) and not _is_leaf_tuple(batched):
+        return tuple(set_obs_rows(v, rows, _Project(singles, j)) for j, v in enumerate(batched))
+    if isinstance(batched, tuple):  # a tuple of strings (e.g. MiniGrid's mission) per env
+        out = list(batched)
+        for i in rows:
+            out[i] = singles[i]
+        return tuple(out)
+    out = np.array(batched, copy=True)
+    for i in rows:
+        out[i] = singles[i]
+    return out
+
+
+class _Project:
+    """``singles[i][key]`` without building the projected list."""
+
+    __slots__ = ("singles", "key")
+
+    def __init__(self, singles: Any, key: Any) -> None:
+        self.singles, self.key = singles, key
+
+    def __getitem__(self, i: int) -> Any:
+        return self.singles[i][self.key]
+
+
+def _is_leaf_tuple(t: tuple) -> bool:
+    # Gymnasium batches Text spaces (MiniGrid's mission) as a tuple of str, one per env.
+    return len(t) > 0 and all(isinstance(v, str) for v in t)
