@@ -6,3 +6,7 @@ registered under the ``rewardshaping/`` namespace. May import: gymnasium, pettin
 mujoco, numpy, numba and ``rewardshaping.machines`` (for labelling functions); nothing else of
 the toolkit.
 """
+
+from rewardshaping.envs.gridworld import KeyDoorEnv, KeyDoorVectorEnv, register_envs
+
+register_envs()
