@@ -100,8 +100,8 @@ class Gate(Composer):
     Example:
         >>> import numpy as np
         >>> c = Gate(gate="on_track", threshold=0.5)
-        >>> c(np.zeros(2), {"on_track": np.array([1.0, 0.0]), "speed": np.array([0.3, 0.3])}).tolist()
-        [0.30000001192092896, 0.0]
+        >>> c(np.zeros(2), {"on_track": np.array([1.0, 0.0]), "speed": np.array([0.5, 0.5])}).tolist()
+        [0.5, 0.0]
     """
 
     def __init__(self, gate: str, threshold: float = 0.5) -> None:

@@ -74,11 +74,11 @@ class RewardPipeline:
     Example:
         >>> import numpy as np
         >>> from rewardshaping import StepPenalty
-        >>> p = RewardPipeline(StepPenalty(-1.0), num_envs=2, weight=0.1)
+        >>> p = RewardPipeline(StepPenalty(-1.0), num_envs=2, weight=0.25)
         >>> out = p.step(np.zeros(2), np.zeros(2), np.zeros(2), np.array([1.0, 0.0]),
         ...              terminated=np.array([True, False]), truncated=np.zeros(2, bool))
         >>> out.reward.tolist(), out.episode_sums["step_penalty"].tolist()
-        ([0.8999999761581543, -0.10000000149011612], [-0.10000000149011612, 0.0])
+        ([0.75, -0.25], [-0.25, 0.0])
     """
 
     def __init__(
@@ -282,14 +282,13 @@ def _as_terms(terms: TermsLike) -> list[RewardTerm]:
             out.append(t)
     elif callable(terms):
         out = [_as_term(terms)]
+    elif isinstance(terms, Iterable) and not isinstance(terms, (str, bytes)):
+        out = [_as_term(t) for t in terms]
     else:
-        try:
-            out = [_as_term(t) for t in terms]
-        except TypeError:
-            raise TypeError(
-                f"terms must be a RewardTerm, a callable, a list or a dict of them; got "
-                f"{type(terms).__name__}"
-            ) from None
+        raise TypeError(
+            f"terms must be a RewardTerm, a callable, a list or a dict of them; got "
+            f"{type(terms).__name__}"
+        )
     if not out:
         raise ValueError("at least one reward term is needed")
     names = [t.name for t in out]

@@ -42,11 +42,11 @@ class ShapedVecEnv(VecEnvWrapper):
     Example:
         >>> from stable_baselines3.common.env_util import make_vec_env
         >>> from rewardshaping import ShapedVecEnv, StepPenalty
-        >>> venv = ShapedVecEnv(make_vec_env("CartPole-v1", n_envs=2, seed=0), StepPenalty(-0.1))
+        >>> venv = ShapedVecEnv(make_vec_env("CartPole-v1", n_envs=2, seed=0), StepPenalty(-0.25))
         >>> _ = venv.reset()
         >>> _, rewards, dones, infos = venv.step([0, 1])
-        >>> rewards.tolist(), infos[0]["reward_terms"]
-        ([0.8999999761581543, 0.8999999761581543], {'step_penalty': -0.10000000149011612})
+        >>> rewards.tolist(), infos[0]["env_reward"], infos[0]["reward_terms"]
+        ([0.75, 0.75], 1.0, {'step_penalty': -0.25})
     """
 
     def __init__(

@@ -38,11 +38,11 @@ class ShapedEnv(gym.Wrapper, gym.utils.RecordConstructorArgs):
     Example:
         >>> import gymnasium as gym
         >>> from rewardshaping import ShapedEnv, StepPenalty
-        >>> env = ShapedEnv(gym.make("CartPole-v1"), StepPenalty(-0.1))
+        >>> env = ShapedEnv(gym.make("CartPole-v1"), StepPenalty(-0.25))
         >>> _ = env.reset(seed=0)
         >>> obs, reward, terminated, truncated, info = env.step(0)
         >>> reward, info["env_reward"], info["reward_terms"]
-        (0.8999999761581543, 1.0, {'step_penalty': -0.10000000149011612})
+        (0.75, 1.0, {'step_penalty': -0.25})
     """
 
     def __init__(

@@ -77,11 +77,11 @@ class ShapedVectorEnv(VectorWrapper, gym.utils.RecordConstructorArgs):
         >>> import gymnasium as gym, numpy as np
         >>> from rewardshaping import ShapedVectorEnv, StepPenalty
         >>> envs = ShapedVectorEnv(gym.make_vec("CartPole-v1", 3, vectorization_mode="sync"),
-        ...                        StepPenalty(-0.1))
+        ...                        StepPenalty(-0.25))
         >>> _ = envs.reset(seed=0)
         >>> obs, reward, terminated, truncated, info = envs.step(np.zeros(3, dtype=int))
         >>> reward.tolist(), info["reward_terms"]["step_penalty"].tolist()
-        ([0.8999999761581543, 0.8999999761581543, 0.8999999761581543], [-0.10000000149011612, -0.10000000149011612, -0.10000000149011612])
+        ([0.75, 0.75, 0.75], [-0.25, -0.25, -0.25])
     """
 
     def __init__(

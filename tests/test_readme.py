@@ -1,0 +1,27 @@
+"""The README's commands are the ones CI runs, and its example runs."""
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def fenced_after(marker: str) -> str:
+    text = (ROOT / "README.md").read_text()
+    m = re.search(re.escape(marker) + r"\s*```bash\n(.*?)```", text, re.S)
+    assert m, f"README has no bash block after {marker}"
+    return m.group(1).strip()
+
+
+def test_ci_runs_the_readme_test_command():
+    cmd = fenced_after("<!-- test-command -->")
+    ci_lines = [line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines()]
+    assert cmd in ci_lines, f"CI must run exactly the README test command: {cmd!r}"
+
+
+def test_readme_python_example_runs(capsys):
+    text = (ROOT / "README.md").read_text()
+    block = re.search(r"## Ten lines\s*```python\n(.*?)```", text, re.S).group(1)
+    assert len(block.strip().splitlines()) <= 12
+    exec(compile(block, "README.md", "exec"), {})  # our own README, not untrusted input
+    assert "upright" in capsys.readouterr().out
