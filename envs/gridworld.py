@@ -280,7 +280,8 @@ class KeyDoorVectorEnv(VectorEnv):
     ## Rewards
 
     ``1 - 0.9 * (step_count / max_episode_steps)`` when the goal is reached, 0 otherwise
-    (MiniGrid's convention). ``info["is_success"]`` is reported (masked) when episodes end.
+    (MiniGrid's convention). ``info["is_success"]`` is reported (masked) when episodes end
+    (in ``info["final_info"]`` in ``SAME_STEP`` mode, as ``SyncVectorEnv`` reports it).
 
     ## Termination
 
@@ -475,16 +476,19 @@ class KeyDoorVectorEnv(VectorEnv):
         info: dict[str, Any] = {}
         done = self._terminated | self._truncated
         if done.any():
-            info["is_success"] = self._terminated.copy()
-            info["_is_success"] = done
+            success = {"is_success": self._terminated.copy(), "_is_success": done}
             if self._mode == _SAME_STEP:
+                # As SyncVectorEnv does: the last step's info goes to final_info, next to the
+                # true last observation; the top level holds the (empty) reset info.
                 final = np.empty(n, dtype=object)
                 for i in np.flatnonzero(done):
                     final[i] = self._final[i].reshape(self._obs_shape).copy()
                 info["final_obs"] = final
                 info["_final_obs"] = done.copy()
-                info["final_info"] = {}
+                info["final_info"] = success
                 info["_final_info"] = done.copy()
+            else:
+                info.update(success)
         return obs, self._reward.copy(), self._terminated.copy(), self._truncated.copy(), info
 
     def render(self) -> tuple[str, ...] | None:
