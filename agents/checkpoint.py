@@ -119,9 +119,7 @@ def snapshot_envs(envs: VectorEnv) -> tuple[dict[str, Any] | None, str]:
             states.append(("state_dict", layer.state_dict()))
             continue
         elif isinstance(layer, VectorWrapper):
-            state = {
-                k: v for k, v in vars(layer).items() if k not in _SKIP and not callable(v)
-            }
+            state = {k: v for k, v in vars(layer).items() if k not in _SKIP and not callable(v)}
         else:
             return None, f"{type(layer).__name__} keeps its state where it cannot be saved"
         try:

@@ -184,7 +184,9 @@ class ActorCritic(nn.Module):
             raise ValueError(f"encoder must be 'auto', 'mlp' or 'cnn', got {encoder!r}")
         self.encoder_kind = kind
         if kind == "cnn":
-            if not (isinstance(observation_space, spaces.Box) and len(observation_space.shape) == 3):
+            if not (
+                isinstance(observation_space, spaces.Box) and len(observation_space.shape) == 3
+            ):
                 raise ValueError(
                     f"encoder='cnn' needs (H, W, C) image observations, got {observation_space}"
                 )

@@ -9,4 +9,6 @@ the toolkit.
 
 from rewardshaping.envs.gridworld import KeyDoorEnv, KeyDoorVectorEnv, register_envs
 
+__all__ = ["KeyDoorEnv", "KeyDoorVectorEnv", "register_envs"]
+
 register_envs()

@@ -453,8 +453,7 @@ class KeyDoorVectorEnv(VectorEnv):
         a = np.asarray(actions)
         if a.shape != (self.num_envs,) or a.dtype.kind not in "iu":
             raise ValueError(
-                f"actions must be an int array of shape ({self.num_envs},), got "
-                f"{a.dtype} {a.shape}"
+                f"actions must be an int array of shape ({self.num_envs},), got {a.dtype} {a.shape}"
             )
         if a.min() < 0 or a.max() > 3:
             raise ValueError(f"actions must lie in 0..3, got {a.tolist()}")

@@ -287,7 +287,9 @@ def test_tensorboard_events_when_installed(tmp_path):
 
 # -- exact resume -------------------------------------------------------------------------------
 def same_state(a: PPO, b: PPO) -> None:
-    for (name, x), y in zip(a.policy.state_dict().items(), b.policy.state_dict().values(), strict=True):
+    for (name, x), y in zip(
+        a.policy.state_dict().items(), b.policy.state_dict().values(), strict=True
+    ):
         assert torch.equal(x, y), name
     sa, sb = a.optimizer.state_dict()["state"], b.optimizer.state_dict()["state"]
     for k in sa:

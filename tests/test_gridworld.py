@@ -258,6 +258,6 @@ def test_vector_and_image_observations_agree(seed, actions):
 def test_truncation_at_max_steps():
     envs = KeyDoorVectorEnv(2, size=8, max_episode_steps=5)
     envs.reset(seed=0)
-    for t in range(5):
+    for _ in range(5):
         _, r, te, tr, _ = envs.step(np.full(2, 3, np.int64))  # up into the wall
     assert tr.all() and not te.any() and (r == 0).all()
