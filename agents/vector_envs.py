@@ -88,9 +88,9 @@ def make_vector_env(
                 f"{env_id} has no batched implementation (vector_entry_point); use "
                 "vectorization='sync' or 'async'"
             )
-        envs = gym.make_vec(
-            env_id, num_envs, vectorization_mode="vector_entry_point", autoreset_mode=mode, **kwargs
-        )
+        if mode is not AutoresetMode.NEXT_STEP:  # batched envs default to NEXT_STEP
+            kwargs["autoreset_mode"] = mode
+        envs = gym.make_vec(env_id, num_envs, vectorization_mode="vector_entry_point", **kwargs)
         if envs.metadata.get("autoreset_mode") != mode:
             raise ValueError(
                 f"{env_id}'s batched implementation runs in {envs.metadata.get('autoreset_mode')} "

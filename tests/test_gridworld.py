@@ -261,3 +261,20 @@ def test_truncation_at_max_steps():
     for _ in range(5):
         _, r, te, tr, _ = envs.step(np.full(2, 3, np.int64))  # up into the wall
     assert tr.all() and not te.any() and (r == 0).all()
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1), difficulty=st.sampled_from(sorted(DIFFICULTIES)))
+def test_shortest_plan_matches_an_independent_bfs_and_reaches_the_goal(seed, difficulty):
+    envs = KeyDoorVectorEnv(3, size=7, difficulty=difficulty, render_mode="ansi")
+    envs.reset(seed=seed)
+    pictures = envs.render()
+    plans = [envs.shortest_plan(i) for i in range(3)]
+    for i in range(3):
+        assert len(plans[i]) == len(plan(pictures[i]))
+    for i in range(3):
+        single = KeyDoorEnv(size=7, difficulty=difficulty)
+        single.reset(seed=seed + i)
+        for a in plans[i]:
+            *_, terminated, _, _ = single.step(a)
+        assert terminated
