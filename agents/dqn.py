@@ -358,12 +358,24 @@ class DQN:
         return str(atomic_save(state, path))
 
     @classmethod
-    def load(cls, path: str | os.PathLike, envs: VectorEnv | None = None, **overrides: Any) -> DQN:
+    def load(
+        cls,
+        path: str | os.PathLike,
+        envs: VectorEnv | None = None,
+        *,
+        terms: Any = None,
+        weight: Any = 1.0,
+        experience_fn: Callable[[Transitions], Experiences | None] | None = None,
+        **overrides: Any,
+    ) -> DQN:
         """Rebuild an agent saved by :meth:`save` (its envs start new episodes)."""
         state = load_checkpoint(path)
         values = dict(state["config"])
         values.update(overrides)
-        agent = cls(DQNConfig.from_dict(values), envs)
+        agent = cls(
+            DQNConfig.from_dict(values), envs, terms=terms, weight=weight,
+            experience_fn=experience_fn,
+        )  # fmt: skip
         agent.q_network.load_state_dict(state["q_network"])
         agent.target_network.load_state_dict(state["target_network"])
         agent.optimizer.load_state_dict(state["optimizer"])

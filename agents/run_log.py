@@ -65,6 +65,8 @@ class EpisodeTracker:
         self.recent_returns: deque[float] = deque(maxlen=window)
         self.recent_lengths: deque[int] = deque(maxlen=window)
         self.recent_success: deque[float] = deque(maxlen=window)
+        self.recent_terms: dict[str, deque[float]] = {}
+        self.window = window
         self.total_episodes = 0
 
     def step(
@@ -95,6 +97,9 @@ class EpisodeTracker:
                 for name, values in terms.items():
                     if name != "env_reward":
                         rec[f"term/{name}"] = float(values[i])
+                        self.recent_terms.setdefault(name, deque(maxlen=self.window)).append(
+                            rec[f"term/{name}"]
+                        )
             self.finished.append(rec)
             self.recent_returns.append(rec["return"])
             self.recent_lengths.append(rec["length"])
@@ -117,8 +122,13 @@ class EpisodeTracker:
             "episode/success_rate": _mean(self.recent_success),
         }
 
+    def recent_term_means(self) -> dict[str, float]:
+        """Mean episode sum of every reward term over the recent window."""
+        return {name: _mean(values) for name, values in self.recent_terms.items()}
+
     def state_dict(self) -> dict[str, Any]:
         return {
+            "terms": {k: list(v) for k, v in self.recent_terms.items()},
             "returns": self.returns.copy(),
             "lengths": self.lengths.copy(),
             "recent": (
@@ -140,6 +150,9 @@ class EpisodeTracker:
             dq.clear()
             dq.extend(values)
         self.total_episodes = int(state["total_episodes"])
+        self.recent_terms = {
+            k: deque(v, maxlen=self.window) for k, v in state.get("terms", {}).items()
+        }
 
 
 def _mean(values: Sequence[float]) -> float:

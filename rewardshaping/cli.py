@@ -34,7 +34,7 @@ class Command:
 
 
 #: Modules defining ``COMMAND``; each feature issue appends its own.
-COMMAND_MODULES: list[str] = []
+COMMAND_MODULES: list[str] = ["rewardshaping.agents.cli"]
 
 
 def _commands() -> dict[str, Command]:
