@@ -16,7 +16,15 @@ from gymnasium import spaces
 from torch import nn
 from torch.nn import functional as F
 
-__all__ = ["ActorCritic", "MLP", "MiniGridCNN", "QNetwork", "obs_encoder_kind", "flat_parameters"]
+__all__ = [
+    "ActorCritic",
+    "MLP",
+    "TwoTowerMLP",
+    "MiniGridCNN",
+    "QNetwork",
+    "obs_encoder_kind",
+    "flat_parameters",
+]
 
 _ACTIVATIONS = {"tanh": torch.tanh, "relu": torch.relu}
 
@@ -60,6 +68,89 @@ class MLP(nn.Module):
         self.layers = nn.ModuleList(layers)
         self.activation = activation
         self._act = _ACTIVATIONS[activation]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        *hidden, last = self.layers
+        for layer in hidden:
+            x = self._act(F.linear(x, layer.weight, layer.bias))
+        return F.linear(x, last.weight, last.bias)
+
+
+class TwoTowerMLP(nn.Module):
+    """Two MLPs with the same hidden sizes (PPO's actor and critic), run as one block-diagonal MLP.
+
+    The output is ``concat(tower_a(x), tower_b(x))``. Each layer holds both towers' weights as
+    diagonal blocks of one matrix (the first layer stacks them, as both read ``x``), so a forward
+    pass costs 2L + 1 tensor ops instead of 4L + 2: with tiny networks, per-op overhead and not
+    arithmetic is what costs. Backward fills the off-diagonal blocks too; :attr:`grad_masks`
+    zeroes them (``weight.grad *= mask`` after each backward), which keeps them exactly zero
+    under Adam and makes training identical to two separate networks.
+
+    Args:
+        in_dim: input width.
+        hidden: hidden sizes of each tower.
+        out_dims: output widths of tower a and tower b.
+        activation: ``"tanh"`` or ``"relu"``.
+        out_stds: orthogonal-init gains of the two output layers.
+
+    Example:
+        >>> net = TwoTowerMLP(4, (8, 8), (2, 1))
+        >>> net(torch.zeros(3, 4)).shape
+        torch.Size([3, 3])
+        >>> w = net.layers[1].weight   # the off-diagonal blocks start (and stay) zero
+        >>> float(w[:8, 8:].abs().sum()), float(w[8:, :8].abs().sum())
+        (0.0, 0.0)
+    """
+
+    def __init__(
+        self,
+        in_dim: int,
+        hidden: Sequence[int],
+        out_dims: tuple[int, int],
+        activation: str = "tanh",
+        out_stds: tuple[float, float] = (1.0, 1.0),
+    ) -> None:
+        super().__init__()
+        if activation not in _ACTIVATIONS:
+            raise ValueError(
+                f"activation must be one of {sorted(_ACTIVATIONS)}, got {activation!r}"
+            )
+        if not hidden:
+            raise ValueError("TwoTowerMLP needs at least one hidden layer")
+        self._act = _ACTIVATIONS[activation]
+        self.activation = activation
+        self.out_dims = tuple(out_dims)
+        sizes = [*hidden, None]
+        layers = []
+        masks: list[torch.Tensor] = []
+        for k, h in enumerate(sizes):
+            outs = (h, h) if h is not None else self.out_dims
+            stds = (float(np.sqrt(2)), float(np.sqrt(2))) if h is not None else out_stds
+            ins = (in_dim, in_dim) if k == 0 else (hidden[k - 1], hidden[k - 1])
+            layer = nn.Linear(in_dim if k == 0 else 2 * hidden[k - 1], sum(outs))
+            mask = torch.zeros_like(layer.weight)
+            with torch.no_grad():
+                layer.weight.zero_()
+                row = col = 0
+                for tower in range(2):
+                    block = layer_init(nn.Linear(ins[tower], outs[tower]), std=stds[tower])
+                    rows = slice(row, row + outs[tower])
+                    cols = slice(0, in_dim) if k == 0 else slice(col, col + ins[tower])
+                    layer.weight[rows, cols] = block.weight
+                    layer.bias[rows] = block.bias
+                    mask[rows, cols] = 1.0
+                    row += outs[tower]
+                    col += ins[tower]
+            layers.append(layer)
+            masks.append(mask)
+        self.layers = nn.ModuleList(layers)
+        for k, mask in enumerate(masks):
+            self.register_buffer(f"mask{k}", mask, persistent=False)
+
+    @property
+    def grad_masks(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """(weight, mask) pairs: multiply each weight's gradient by its mask after backward."""
+        return [(layer.weight, getattr(self, f"mask{k}")) for k, layer in enumerate(self.layers)]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         *hidden, last = self.layers
@@ -152,7 +243,7 @@ class ActorCritic(nn.Module):
         >>> import gymnasium as gym
         >>> net = ActorCritic(gym.spaces.Box(-1, 1, (4,)), gym.spaces.Discrete(2), num_value_heads=2)
         >>> g = torch.Generator().manual_seed(0)
-        >>> action, logp, value = net.act(torch.zeros(3, 4), g)
+        >>> action, logp, value = net.act(torch.zeros(3, 4), net.sample_noise((3,), g))
         >>> action.shape, logp.shape, value.shape
         (torch.Size([3]), torch.Size([3]), torch.Size([3, 2]))
     """
@@ -197,8 +288,12 @@ class ActorCritic(nn.Module):
             flat = isinstance(observation_space, spaces.Box) and len(observation_space.shape) > 1
             self.encoder = nn.Flatten() if flat else nn.Identity()
             in_dim, trunk = flat_obs_dim(observation_space), tuple(hidden)
-        self.actor = MLP(in_dim, trunk, n_out, activation, out_std=0.01)
-        self.critic = MLP(in_dim, trunk, num_value_heads, activation, out_std=1.0)
+        # Actor and critic: two separate MLPs, packed block-diagonally (see TwoTowerMLP).
+        self.towers = TwoTowerMLP(
+            in_dim, trunk, (n_out, num_value_heads), activation, out_stds=(0.01, 1.0)
+        )
+        self.n_out = n_out
+        self.num_value_heads = num_value_heads
         if not self.discrete:
             self.log_std = nn.Parameter(torch.zeros(n_out))
 
@@ -209,33 +304,50 @@ class ActorCritic(nn.Module):
 
     def value(self, obs: torch.Tensor) -> torch.Tensor:
         """Values, shape (B, num_value_heads)."""
-        return self.critic(self.features(obs))
+        return self.towers(self.features(obs))[:, self.n_out :]
+
+    def flat_grad_mask(self) -> torch.Tensor | None:
+        """The gradient mask of :class:`TwoTowerMLP`, laid out like :func:`flat_parameters`
+        (ones for every other parameter)."""
+        masks = {id(w): m for w, m in self.towers.grad_masks}
+        parts = [masks.get(id(p), torch.ones_like(p)).flatten() for p in self.parameters()]
+        return torch.cat(parts)
+
+    def sample_noise(self, shape: tuple[int, ...], generator: torch.Generator) -> torch.Tensor:
+        """The randomness of ``shape`` action draws, drawn at once (PPO draws a whole
+        rollout's worth per iteration: one kernel instead of one per step). Gumbel noise for
+        Discrete actions, standard normal noise for Gaussian ones."""
+        dev = next(self.parameters()).device
+        full = (*shape, self.n_out)
+        if self.discrete:
+            u = torch.rand(full, generator=generator, device=dev).clamp_min_(1e-20)
+            return -torch.log(-torch.log(u))
+        return torch.randn(full, generator=generator, device=dev)
 
     def act(
-        self, obs: torch.Tensor, generator: torch.Generator
+        self, obs: torch.Tensor, noise: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Sample actions; return (action, log-probability, values)."""
-        x = self.features(obs)
-        out = self.actor(x)
+        """Actions from pre-drawn ``noise`` (see :meth:`sample_noise`): (action, log-prob, values).
+
+        Discrete: the Gumbel-max trick, argmax(logits + g) ~ softmax(logits). Gaussian:
+        mean + std * noise.
+        """
+        both = self.towers(self.features(obs))
+        out, values = both[:, : self.n_out], both[:, self.n_out :]
         if self.discrete:
-            logp_all = torch.log_softmax(out, dim=-1)
-            # Gumbel-max sampling with our own generator (reproducible, device-local).
-            u = torch.rand(out.shape, generator=generator, device=out.device)
-            action = torch.argmax(logp_all - torch.log(-torch.log(u.clamp_min(1e-20))), dim=-1)
-            logp = logp_all.gather(-1, action.unsqueeze(-1)).squeeze(-1)
+            action = torch.argmax(out + noise, dim=-1)
+            logp = torch.log_softmax(out, dim=-1).gather(-1, action.unsqueeze(-1)).squeeze(-1)
         else:
-            std = self.log_std.exp()
-            noise = torch.randn(out.shape, generator=generator, device=out.device)
-            action = out + std * noise
+            action = out + self.log_std.exp() * noise
             logp = _normal_log_prob(noise, self.log_std)
-        return action, logp, self.critic(x)
+        return action, logp, values
 
     def evaluate(
         self, obs: torch.Tensor, action: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Log-probability and entropy of ``action``, and the values, under the current policy."""
-        x = self.features(obs)
-        out = self.actor(x)
+        both = self.towers(self.features(obs))
+        out, values = both[:, : self.n_out], both[:, self.n_out :]
         if self.discrete:
             logp_all = torch.log_softmax(out, dim=-1)
             logp = logp_all.gather(-1, action.long().unsqueeze(-1)).squeeze(-1)
@@ -244,11 +356,11 @@ class ActorCritic(nn.Module):
             noise = (action - out) / self.log_std.exp()
             logp = _normal_log_prob(noise, self.log_std)
             entropy = (0.5 + 0.5 * np.log(2 * np.pi) + self.log_std).sum().expand(out.shape[0])
-        return logp, entropy, self.critic(x)
+        return logp, entropy, values
 
     def greedy(self, obs: torch.Tensor) -> torch.Tensor:
         """The most likely action (argmax, or the Gaussian's mean)."""
-        out = self.actor(self.features(obs))
+        out = self.towers(self.features(obs))[:, : self.n_out]
         return out.argmax(-1) if self.discrete else out
 
 

@@ -239,6 +239,7 @@ class PPO:
             ).to(self.device)  # fmt: skip
         # All weights as views of one tensor: one fused Adam step, one norm to clip.
         self.flat_params = flat_parameters(self.policy)
+        self._grad_mask = self.policy.flat_grad_mask()  # keeps actor and critic separate
         self.optimizer = torch.optim.Adam(
             [self.flat_params], lr=c.learning_rate, eps=1e-5, **_fast_adam(self.device)
         )
@@ -311,13 +312,14 @@ class PPO:
         same_step = self.autoreset_mode is AutoresetMode.SAME_STEP
         self._final_values.clear()
         self._final_obs.clear()
+        noise = self.policy.sample_noise((c.num_steps, c.num_envs), self.generator)
         for t in range(c.num_steps):
             obs = torch.as_tensor(self._next_obs, device=dev)  # host -> device, once per step
             self.obs[t] = obs
             if self._host_obs is not None:
                 self._host_obs[t] = self._next_obs
             with torch.inference_mode():
-                action, logprob, value = self.policy.act(self._normalize(obs), self.generator)
+                action, logprob, value = self.policy.act(self._normalize(obs), noise[t])
             self.actions[t] = action
             self.logprobs[t] = logprob
             self.values[t] = value
@@ -470,7 +472,8 @@ class PPO:
 
                 self.flat_params.grad.zero_()
                 loss.backward()
-                torch.nn.utils.clip_grad_norm_([self.flat_params], c.max_grad_norm)
+                self.flat_params.grad.mul_(self._grad_mask)
+                _clip_grad_norm(self.flat_params.grad, c.max_grad_norm)
                 self.optimizer.step()
             # Diagnostics of the epoch's last minibatch (as CleanRL logs them).
             with torch.no_grad():
@@ -615,7 +618,7 @@ class PPO:
             if deterministic:
                 a = self.policy.greedy(x)
             else:
-                a = self.policy.act(x, self.generator)[0]
+                a = self.policy.act(x, self.policy.sample_noise(x.shape[:1], self.generator))[0]
         a = a.cpu().numpy()
         return np.clip(a, self._act_low, self._act_high) if self.continuous else a
 
@@ -732,6 +735,11 @@ class PPO:
         agent = cls(config, envs, terms=terms, weight=weight, hooks=hooks)
         agent.load_state_dict(state)
         return agent
+
+
+def _clip_grad_norm(grad: torch.Tensor, max_norm: float) -> None:
+    """Scale the (flat) gradient to norm <= max_norm, as ``clip_grad_norm_`` does, in 4 ops."""
+    grad.mul_((max_norm / (grad.norm() + 1e-6)).clamp_(max=1.0))
 
 
 def _minibatch_slices(n: int, m: int) -> list[slice]:

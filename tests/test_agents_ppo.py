@@ -149,7 +149,7 @@ def test_intrinsic_terms_get_their_own_non_episodic_value_head(countdown_vec, mo
     envs = ShapedVectorEnv(countdown_vec(mode, (2, 3, 5)), [bonus, penalty])
     cfg = tiny(normalize_intrinsic=False, int_gamma=0.8, ext_coef=2.0, int_coef=0.5)
     agent = PPO(cfg, envs)
-    assert agent.intrinsic and agent.policy.critic.layers[-1].out_features == 2
+    assert agent.intrinsic and agent.policy.num_value_heads == 2
     agent._reset_envs()
     agent.collect_rollout()
     agent.compute_advantages()
