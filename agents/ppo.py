@@ -43,6 +43,7 @@ import numpy as np
 import torch
 from gymnasium import spaces
 from gymnasium.vector import AutoresetMode, VectorEnv
+from torch.nn import functional as F
 
 from rewardshaping.agents.checkpoint import (
     atomic_save,
@@ -51,7 +52,7 @@ from rewardshaping.agents.checkpoint import (
     snapshot_envs,
 )
 from rewardshaping.agents.evaluation import EvalResult, evaluate_policy
-from rewardshaping.agents.networks import ActorCritic, flat_parameters
+from rewardshaping.agents.networks import ActorCritic, NumpyActorCritic, flat_parameters
 from rewardshaping.agents.normalization import RunningMeanStd, discounted_return_scale
 from rewardshaping.agents.rollout import EpisodeAssembler, Rollout, RolloutHook, gae
 from rewardshaping.agents.run_log import EpisodeTracker, RunLogger
@@ -110,7 +111,12 @@ class PPOConfig:
     # -- system --
     seed: int = 0
     device: str = "auto"  # "cpu", "cuda", "mps" or "auto"
-    torch_threads: int | None = None  # torch.set_num_threads; None leaves torch's default
+    #: torch.set_num_threads. Small networks run fastest on one thread; more threads
+    #: oversubscribe a busy CPU (10x slower on a shared 2-core machine). None: leave as is.
+    torch_threads: int | None = 1
+    #: On CPU, act in the rollout with NumPy views of the MLP policy (same actions, a fraction
+    #: of PyTorch's per-call overhead); the update always runs in torch.
+    numpy_rollout: bool = True
     # -- logging and checkpoints --
     log_dir: str | None = None
     tensorboard: bool = True
@@ -243,6 +249,11 @@ class PPO:
         self.optimizer = torch.optim.Adam(
             [self.flat_params], lr=c.learning_rate, eps=1e-5, **_fast_adam(self.device)
         )
+        self._np_policy = (
+            NumpyActorCritic(self.policy)
+            if c.numpy_rollout and NumpyActorCritic.supports(self.policy)
+            else None
+        )
         # One generator drives action sampling and minibatch shuffling, on the device itself.
         self.generator = torch.Generator(device=self.device).manual_seed(c.seed)
 
@@ -313,17 +324,33 @@ class PPO:
         self._final_values.clear()
         self._final_obs.clear()
         noise = self.policy.sample_noise((c.num_steps, c.num_envs), self.generator)
+        fast = self._np_policy is not None
+        if fast:  # NumPy views of the noise and of the (CPU) storage
+            noise_np, obs_np = noise.numpy(), self.obs.numpy()
+            act_np, logp_np, val_np = (
+                self.actions.numpy(),
+                self.logprobs.numpy(),
+                self.values.numpy(),
+            )
+            norm = None if self._obs_mean_std is None else [x.numpy() for x in self._obs_mean_std]
         for t in range(c.num_steps):
-            obs = torch.as_tensor(self._next_obs, device=dev)  # host -> device, once per step
-            self.obs[t] = obs
             if self._host_obs is not None:
                 self._host_obs[t] = self._next_obs
-            with torch.inference_mode():
-                action, logprob, value = self.policy.act(self._normalize(obs), noise[t])
-            self.actions[t] = action
-            self.logprobs[t] = logprob
-            self.values[t] = value
-            env_action = action.cpu().numpy()  # device -> host, once per step
+            if fast:
+                obs_np[t] = self._next_obs
+                x = obs_np[t] if norm is None else _np_normalize(obs_np[t], *norm, c.clip_obs)
+                action, logp_np[t], val_np[t] = self._np_policy.act(x, noise_np[t])
+                act_np[t] = action
+                env_action = action
+            else:
+                obs = torch.as_tensor(self._next_obs, device=dev)  # host -> device, once per step
+                self.obs[t] = obs
+                with torch.inference_mode():
+                    action, logprob, value = self.policy.act(self._normalize(obs), noise[t])
+                self.actions[t] = action
+                self.logprobs[t] = logprob
+                self.values[t] = value
+                env_action = action.cpu().numpy()  # device -> host, once per step
             if self.continuous:
                 env_action = np.clip(env_action, self._act_low, self._act_high)
 
@@ -445,30 +472,39 @@ class PPO:
         m = min(c.num_minibatches, n)
         stats = torch.zeros(5, device=self.device)
         epochs = 0
+        heads = self.values.shape[-1]
+        use_entropy = c.ent_coef != 0.0
         for _epoch in range(c.update_epochs):
             # One gather per epoch; minibatches are then contiguous slices.
             perm = torch.randperm(n, generator=self.generator, device=self.device)
             obs, actions, old_logp, advantages, returns, old_values = (x[perm] for x in data)
             if c.norm_adv:
                 advantages = _normalize_per_minibatch(advantages, m)
+            neg_adv = -advantages
             for mb in _minibatch_slices(n, m):
-                logp, entropy, value = self.policy.evaluate(self._normalize(obs[mb]), actions[mb])
+                logp, entropy, value = self.policy.evaluate(
+                    self._normalize(obs[mb]), actions[mb], with_entropy=use_entropy
+                )
                 logratio = logp - old_logp[mb]
                 ratio = logratio.exp()
-                adv = advantages[mb]
                 # Clipped surrogate objective (Schulman et al. 2017, eq. 7).
+                low, high = 1 - c.clip_coef, 1 + c.clip_coef
                 pg_loss = torch.max(
-                    -adv * ratio, -adv * ratio.clamp(1 - c.clip_coef, 1 + c.clip_coef)
+                    neg_adv[mb] * ratio, neg_adv[mb] * ratio.clamp(low, high)
                 ).mean()
-                # Value loss, one term per head, optionally clipped around the old values.
-                v_err = (value - returns[mb]).pow(2)
+                # Value loss: 0.5 * squared error, summed over the value heads, optionally
+                # clipped around the values the rollout saw.
                 if c.clip_vloss:
                     v_old = old_values[mb]
                     v_clip = v_old + (value - v_old).clamp(-c.clip_coef, c.clip_coef)
-                    v_err = torch.max(v_err, (v_clip - returns[mb]).pow(2))
-                v_loss = 0.5 * v_err.mean(0).sum()
-                ent = entropy.mean()
-                loss = pg_loss - c.ent_coef * ent + c.vf_coef * v_loss
+                    v_err = torch.max((value - returns[mb]).pow(2), (v_clip - returns[mb]).pow(2))
+                    v_mse = v_err.mean()
+                else:
+                    v_mse = F.mse_loss(value, returns[mb])
+                # loss = pg_loss + vf_coef * v_loss, with v_loss = 0.5 * heads * v_mse
+                loss = torch.add(pg_loss, v_mse, alpha=c.vf_coef * 0.5 * heads)
+                if use_entropy:  # an entropy bonus; skipped from the graph when its weight is 0
+                    loss = loss - c.ent_coef * entropy.mean()
 
                 self.flat_params.grad.zero_()
                 loss.backward()
@@ -477,9 +513,12 @@ class PPO:
                 self.optimizer.step()
             # Diagnostics of the epoch's last minibatch (as CleanRL logs them).
             with torch.no_grad():
+                if not use_entropy:
+                    entropy = self.policy.evaluate(self._normalize(obs[mb]), actions[mb])[1]
                 approx_kl = ((ratio - 1) - logratio).mean()  # Schulman's k3 estimator
                 clipfrac = ((ratio - 1).abs() > c.clip_coef).float().mean()
-                stats += torch.stack([pg_loss, v_loss, ent, approx_kl, clipfrac])
+                v_loss = v_mse * (0.5 * heads)
+                stats += torch.stack([pg_loss, v_loss, entropy.mean(), approx_kl, clipfrac])
                 epochs += 1
             if c.target_kl is not None and float(approx_kl) > c.target_kl:
                 break
@@ -735,6 +774,11 @@ class PPO:
         agent = cls(config, envs, terms=terms, weight=weight, hooks=hooks)
         agent.load_state_dict(state)
         return agent
+
+
+def _np_normalize(x: np.ndarray, mean: np.ndarray, std: np.ndarray, clip: float) -> np.ndarray:
+    """NumPy twin of :meth:`PPO._normalize`."""
+    return np.clip((x - mean) / std, -clip, clip).astype(np.float32, copy=False)
 
 
 def _clip_grad_norm(grad: torch.Tensor, max_norm: float) -> None:

@@ -101,3 +101,12 @@ def test_running_mean_std_equals_numpy_over_all_batches(seed, sizes):
     np.testing.assert_allclose(
         rms.var.numpy(), (1e-4 + n * v + 1e-4 * n / total * m**2) / total, rtol=1e-9
     )
+
+
+def test_evaluate_without_entropy_gives_the_same_log_probs():
+    net = ActorCritic(gym.spaces.Box(-1, 1, (4,)), gym.spaces.Discrete(3), num_value_heads=2)
+    obs, actions = torch.randn(6, 4), torch.randint(0, 3, (6,))
+    logp, entropy, values = net.evaluate(obs, actions)
+    logp2, none, values2 = net.evaluate(obs, actions, with_entropy=False)
+    torch.testing.assert_close(logp, logp2)
+    assert none is None and torch.equal(values, values2) and entropy.shape == (6,)
