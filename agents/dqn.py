@@ -74,7 +74,7 @@ class DQNConfig:
     encoder: str = "auto"
     seed: int = 0
     device: str = "auto"
-    torch_threads: int | None = None
+    torch_threads: int | None = 1  # small networks: one thread (see PPOConfig.torch_threads)
     log_dir: str | None = None
     tensorboard: bool = True
 
