@@ -34,7 +34,12 @@ from rewardshaping.agents.evaluation import EvalResult, evaluate_policy
 from rewardshaping.agents.networks import QNetwork, flat_parameters
 from rewardshaping.agents.replay import Experiences, ReplayBuffer
 from rewardshaping.agents.run_log import EpisodeTracker, RunLogger
-from rewardshaping.agents.vector_envs import find_shaped, make_vector_env, resolve_device
+from rewardshaping.agents.vector_envs import (
+    agent_envs,
+    find_shaped,
+    make_vector_env,
+    resolve_device,
+)
 from rewardshaping.transitions import Transitions, set_obs_rows
 from rewardshaping.wrappers.vector import autoreset_mode_of
 
@@ -129,20 +134,7 @@ class DQN:
         if c.torch_threads is not None:
             torch.set_num_threads(int(c.torch_threads))
         self.device = resolve_device(c.device)
-        if envs is None:
-            envs = make_vector_env(
-                c.env_id,
-                c.num_envs,
-                vectorization=c.vectorization,
-                env_kwargs=c.env_kwargs,
-                terms=terms,
-                weight=weight,
-                autoreset_mode=c.autoreset_mode,
-            )
-        elif terms is not None:
-            from rewardshaping.wrappers import ShapedVectorEnv
-
-            envs = ShapedVectorEnv(envs, terms, weight=weight)
+        envs = agent_envs(c, envs, terms, weight)
         if not isinstance(envs.single_action_space, spaces.Discrete):
             raise TypeError(
                 f"DQN needs a Discrete action space, got {envs.single_action_space}; use PPO "

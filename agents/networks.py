@@ -218,6 +218,31 @@ def flat_obs_dim(space: spaces.Space) -> int:
     )
 
 
+def build_encoder(
+    space: spaces.Space, encoder: str, hidden: Sequence[int]
+) -> tuple[nn.Module, int, tuple[int, ...], str]:
+    """(encoder module, its output width, the hidden sizes left for the heads, its kind).
+
+    A CNN encoder (image observations) is followed by heads with one hidden layer; an MLP
+    "encoder" is a reshape (Identity for 1-D observations: no extra module call per step),
+    followed by heads with every hidden layer.
+
+    Example:
+        >>> build_encoder(spaces.Box(-1, 1, (4,)), "auto", (64, 64))[1:]
+        (4, (64, 64), 'mlp')
+    """
+    kind = obs_encoder_kind(space) if encoder == "auto" else encoder
+    if kind not in ("mlp", "cnn"):
+        raise ValueError(f"encoder must be 'auto', 'mlp' or 'cnn', got {encoder!r}")
+    if kind == "cnn":
+        if not (isinstance(space, spaces.Box) and len(space.shape) == 3):
+            raise ValueError(f"encoder='cnn' needs (H, W, C) image observations, got {space}")
+        cnn = MiniGridCNN(space.shape)
+        return cnn, cnn.out_dim, tuple(hidden[-1:]), kind
+    flat = isinstance(space, spaces.Box) and len(space.shape) > 1
+    return nn.Flatten() if flat else nn.Identity(), flat_obs_dim(space), tuple(hidden), kind
+
+
 def as_float_input(obs: torch.Tensor, space: spaces.Space) -> torch.Tensor:
     """Observations as the float input of an encoder (one-hot for Discrete, flattened Box)."""
     if isinstance(space, spaces.Discrete):
@@ -271,24 +296,9 @@ class ActorCritic(nn.Module):
             raise TypeError(
                 f"action space {action_space} is not supported: expected Discrete or a 1-D Box"
             )
-        kind = obs_encoder_kind(observation_space) if encoder == "auto" else encoder
-        if kind not in ("mlp", "cnn"):
-            raise ValueError(f"encoder must be 'auto', 'mlp' or 'cnn', got {encoder!r}")
-        self.encoder_kind = kind
-        if kind == "cnn":
-            if not (
-                isinstance(observation_space, spaces.Box) and len(observation_space.shape) == 3
-            ):
-                raise ValueError(
-                    f"encoder='cnn' needs (H, W, C) image observations, got {observation_space}"
-                )
-            self.encoder: nn.Module = MiniGridCNN(observation_space.shape)
-            in_dim, trunk = self.encoder.out_dim, tuple(hidden[-1:])
-        else:
-            # 1-D observations need no flattening (and no extra module call per step).
-            flat = isinstance(observation_space, spaces.Box) and len(observation_space.shape) > 1
-            self.encoder = nn.Flatten() if flat else nn.Identity()
-            in_dim, trunk = flat_obs_dim(observation_space), tuple(hidden)
+        self.encoder, in_dim, trunk, self.encoder_kind = build_encoder(
+            observation_space, encoder, hidden
+        )
         # Actor and critic: two separate MLPs, packed block-diagonally (see TwoTowerMLP).
         self.towers = TwoTowerMLP(
             in_dim, trunk, (n_out, num_value_heads), activation, out_stds=(0.01, 1.0)
@@ -461,14 +471,7 @@ class QNetwork(nn.Module):
     ) -> None:
         super().__init__()
         self.observation_space = observation_space
-        kind = obs_encoder_kind(observation_space) if encoder == "auto" else encoder
-        if kind == "cnn":
-            self.encoder: nn.Module = MiniGridCNN(observation_space.shape)
-            in_dim, trunk = self.encoder.out_dim, tuple(hidden[-1:])
-        else:
-            flat = isinstance(observation_space, spaces.Box) and len(observation_space.shape) > 1
-            self.encoder = nn.Flatten() if flat else nn.Identity()
-            in_dim, trunk = flat_obs_dim(observation_space), tuple(hidden)
+        self.encoder, in_dim, trunk, _ = build_encoder(observation_space, encoder, hidden)
         self.head = MLP(in_dim, trunk, n_actions, activation, out_std=1.0)
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:

@@ -56,9 +56,13 @@ from rewardshaping.agents.networks import ActorCritic, NumpyActorCritic, flat_pa
 from rewardshaping.agents.normalization import RunningMeanStd, discounted_return_scale
 from rewardshaping.agents.rollout import EpisodeAssembler, Rollout, RolloutHook, gae
 from rewardshaping.agents.run_log import EpisodeTracker, RunLogger
-from rewardshaping.agents.vector_envs import find_shaped, make_vector_env, resolve_device
+from rewardshaping.agents.vector_envs import (
+    agent_envs,
+    find_shaped,
+    make_vector_env,
+    resolve_device,
+)
 from rewardshaping.terms import RewardTerm
-from rewardshaping.wrappers import ShapedVectorEnv
 from rewardshaping.wrappers.vector import autoreset_mode_of
 
 __all__ = ["PPO", "PPOConfig"]
@@ -205,18 +209,7 @@ class PPO:
         if c.torch_threads is not None:
             torch.set_num_threads(int(c.torch_threads))
         self.device = resolve_device(c.device)
-        if envs is None:
-            envs = make_vector_env(
-                c.env_id,
-                c.num_envs,
-                vectorization=c.vectorization,
-                env_kwargs=c.env_kwargs,
-                terms=terms,
-                weight=weight,
-                autoreset_mode=c.autoreset_mode,
-            )
-        elif terms is not None:
-            envs = ShapedVectorEnv(envs, terms, weight=weight)
+        envs = agent_envs(c, envs, terms, weight)
         if envs.num_envs != c.num_envs:
             self.config = c = dataclasses.replace(c, num_envs=envs.num_envs)
         self.envs = envs

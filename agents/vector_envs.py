@@ -18,7 +18,7 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 
 from rewardshaping.wrappers import ShapedVectorEnv
 
-__all__ = ["make_vector_env", "find_shaped", "resolve_device", "VECTORIZATIONS"]
+__all__ = ["make_vector_env", "agent_envs", "find_shaped", "resolve_device", "VECTORIZATIONS"]
 
 VECTORIZATIONS = ("auto", "sync", "async", "vector_entry_point")
 
@@ -107,6 +107,25 @@ def make_vector_env(
         )
     if terms is not None:
         envs = ShapedVectorEnv(envs, terms, weight=weight)
+    return envs
+
+
+def agent_envs(config: Any, envs: VectorEnv | None, terms: Any, weight: Any) -> VectorEnv:
+    """The envs an agent trains on: ``envs`` (shaped by ``terms`` when given), or new ones made
+    from the config's ``env_id``, ``num_envs``, ``vectorization``, ``env_kwargs`` and
+    ``autoreset_mode``."""
+    if envs is None:
+        return make_vector_env(
+            config.env_id,
+            config.num_envs,
+            vectorization=config.vectorization,
+            env_kwargs=config.env_kwargs,
+            terms=terms,
+            weight=weight,
+            autoreset_mode=config.autoreset_mode,
+        )
+    if terms is not None:
+        return ShapedVectorEnv(envs, terms, weight=weight)
     return envs
 
 

@@ -223,7 +223,7 @@ def main() -> None:
     parser.add_argument("--iterations", type=int, default=5)
     parser.add_argument("--threads", type=int, default=1, help="torch threads (cartpole, minigrid)")
     parser.add_argument("--minigrid-env", default="MiniGrid-DoorKey-5x5-v0")
-    parser.add_argument("--minigrid-envs", type=int, default=16)
+    parser.add_argument("--minigrid-envs", type=int, nargs="+", default=[16, 64])
     parser.add_argument("--out", help="write the results as JSON here")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -245,9 +245,11 @@ def main() -> None:
         import minigrid  # noqa: F401
 
         torch.set_num_threads(args.threads)
-        results["minigrid"] = bench_minigrid(
-            args.repeats, args.iterations, args.minigrid_env, args.minigrid_envs
-        )
+        results["minigrid"] = [
+            row
+            for n in args.minigrid_envs
+            for row in bench_minigrid(args.repeats, args.iterations, args.minigrid_env, n)
+        ]
         print("\n| env | envs (1 process) | raw env steps/s | PPO training steps/s | fraction |")
         print("|---|---|---|---|---|")
         for r in results["minigrid"]:
