@@ -413,15 +413,22 @@ class NumpyActorCritic:
         self.discrete = policy.discrete
         self.log_std = None if policy.discrete else policy.log_std.detach().numpy()
 
+    #: Largest batch * in * out of one layer: OpenBLAS multithreads GEMMs above 4 * 65536
+    #: multiply-adds, and threads on tiny products oversubscribe a busy CPU (50x slower on a
+    #: shared 2-core machine). Beyond this, per-call overhead matters less and torch acts.
+    MAX_GEMM = 4 * 65536
+
     @staticmethod
-    def supports(policy: ActorCritic) -> bool:
-        """CPU, float32, an MLP on Box observations."""
+    def supports(policy: ActorCritic, batch: int = 1) -> bool:
+        """CPU, float32, an MLP on Box observations, and GEMMs small enough for one thread."""
         p = next(policy.parameters())
+        largest = max(layer.weight.numel() for layer in policy.towers.layers)
         return (
             p.device.type == "cpu"
             and p.dtype == torch.float32
             and policy.encoder_kind == "mlp"
             and isinstance(policy.observation_space, spaces.Box)
+            and batch * largest < NumpyActorCritic.MAX_GEMM
         )
 
     def act(self, obs: np.ndarray, noise: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

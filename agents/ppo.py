@@ -119,7 +119,8 @@ class PPOConfig:
     #: oversubscribe a busy CPU (10x slower on a shared 2-core machine). None: leave as is.
     torch_threads: int | None = 1
     #: On CPU, act in the rollout with NumPy views of the MLP policy (same actions, a fraction
-    #: of PyTorch's per-call overhead); the update always runs in torch.
+    #: of PyTorch's per-call overhead) when the batch is small (see NumpyActorCritic.MAX_GEMM);
+    #: the update always runs in torch.
     numpy_rollout: bool = True
     # -- logging and checkpoints --
     log_dir: str | None = None
@@ -244,7 +245,7 @@ class PPO:
         )
         self._np_policy = (
             NumpyActorCritic(self.policy)
-            if c.numpy_rollout and NumpyActorCritic.supports(self.policy)
+            if c.numpy_rollout and NumpyActorCritic.supports(self.policy, c.num_envs)
             else None
         )
         # One generator drives action sampling and minibatch shuffling, on the device itself.

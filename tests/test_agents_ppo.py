@@ -302,6 +302,28 @@ def same_state(a: PPO, b: PPO) -> None:
     assert a.global_step == b.global_step and a.iteration == b.iteration
 
 
+class CellCount(RewardTerm):
+    """A stateful intrinsic term: 1/sqrt(visits) of the gridworld cell reached."""
+
+    name = "cell_count"
+    intrinsic = True
+
+    def __init__(self):
+        super().__init__()
+        self.counts = np.zeros(64, np.int64)
+
+    def __call__(self, batch):
+        cells = np.argmax(batch.next_obs[:, :36], axis=1)
+        np.add.at(self.counts, cells[batch.active], 1)
+        return 1.0 / np.sqrt(np.maximum(self.counts[cells], 1))
+
+    def state_dict(self):
+        return {"counts": self.counts.copy()}
+
+    def load_state_dict(self, state):
+        self.counts[:] = state["counts"]
+
+
 @pytest.mark.parametrize(
     "env_id,vectorization",
     [("CartPole-v1", "sync"), ("rewardshaping/KeyDoor-Easy-v0", "vector_entry_point")],
@@ -315,15 +337,24 @@ def test_stopped_and_resumed_run_equals_uninterrupted_run(tmp_path, env_id, vect
         normalize_reward=True,
         total_timesteps=3 * 16 * 4,
     )
-    terms = lambda: [StepPenalty(-0.01)]  # noqa: E731
+    gridworld = env_id.startswith("rewardshaping/")
+
+    def terms():  # the gridworld run also has a stateful intrinsic term (two value heads)
+        return [StepPenalty(-0.01), *([CellCount()] if gridworld else [])]
+
     full = PPO(cfg, terms=terms()).learn()
     first = PPO(cfg, terms=terms()).learn(max_iterations=2)
     path = first.save(tmp_path / "ckpt.pt")
     resumed = PPO.load(path, terms=terms())
+    assert resumed.intrinsic == gridworld
     assert resumed.iteration == 2
     resumed.learn()
     same_state(full, resumed)
     assert torch.equal(full.obs_rms.mean, resumed.obs_rms.mean)
+    if gridworld:
+        np.testing.assert_array_equal(
+            full.pipeline.terms[1].counts, resumed.pipeline.terms[1].counts
+        )
     assert full.episodes.total_episodes == resumed.episodes.total_episodes
 
 
