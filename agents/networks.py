@@ -98,7 +98,7 @@ class TwoTowerMLP(nn.Module):
         >>> net = TwoTowerMLP(4, (8, 8), (2, 1))
         >>> net(torch.zeros(3, 4)).shape
         torch.Size([3, 3])
-        >>> w = net.layers[1].weight   # the off-diagonal blocks start (and stay) zero
+        >>> w = net.layers[1].weight.detach()   # the off-diagonal blocks start (and stay) zero
         >>> float(w[:8, 8:].abs().sum()), float(w[8:, :8].abs().sum())
         (0.0, 0.0)
     """

@@ -396,3 +396,20 @@ def test_continuous_actions_are_clipped_for_the_env():
     assert agent.continuous and agent.actions.dtype == torch.float32
     a = agent.predict(np.zeros((5, 3), np.float32), deterministic=False)
     assert a.shape == (5, 1) and (np.abs(a) <= 2.0).all()
+
+
+@pytest.mark.parametrize("env_id", ["CartPole-v1", "Pendulum-v1"])
+def test_torch_and_numpy_rollouts_agree(env_id):
+    """The rollout acts in NumPy on CPU and in torch elsewhere (GPU): same actions, same
+    log-probabilities and values up to float32 rounding."""
+    runs = []
+    for numpy_rollout in (True, False):
+        agent = PPO(tiny(env_id=env_id, num_envs=2, numpy_rollout=numpy_rollout))
+        assert (agent._np_policy is not None) == numpy_rollout
+        agent._reset_envs()
+        agent.collect_rollout()
+        runs.append(agent)
+    a, b = runs
+    torch.testing.assert_close(a.actions, b.actions, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(a.logprobs, b.logprobs, rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(a.values, b.values, rtol=1e-4, atol=1e-5)
