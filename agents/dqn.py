@@ -332,7 +332,10 @@ class DQN:
             c.env_id, min(c.num_envs, num_episodes), vectorization=c.vectorization,
             env_kwargs=c.env_kwargs,
         )  # fmt: skip
-        return evaluate_policy(self.predict, envs, num_episodes, seed=seed)
+        try:
+            return evaluate_policy(self.predict, envs, num_episodes, seed=seed)
+        finally:
+            envs.close()
 
     # -- checkpoints ---------------------------------------------------------------------------
     def save(self, path: str | os.PathLike) -> str:

@@ -660,14 +660,18 @@ class PPO:
     ) -> EvalResult:
         """Greedy-policy episodes on fresh, unshaped copies of the training env."""
         c = self.config
-        if envs is None:
-            envs = make_vector_env(
-                c.env_id,
-                min(c.num_envs, num_episodes),
-                vectorization=c.vectorization,
-                env_kwargs=c.env_kwargs,
-            )
-        return evaluate_policy(self.predict, envs, num_episodes, seed=seed)
+        if envs is not None:
+            return evaluate_policy(self.predict, envs, num_episodes, seed=seed)
+        envs = make_vector_env(
+            c.env_id,
+            min(c.num_envs, num_episodes),
+            vectorization=c.vectorization,
+            env_kwargs=c.env_kwargs,
+        )
+        try:
+            return evaluate_policy(self.predict, envs, num_episodes, seed=seed)
+        finally:
+            envs.close()
 
     # -- checkpoints ---------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
