@@ -26,7 +26,11 @@ What this PPO adds for reward design:
   the run as if never stopped.
 
 Devices: storage, GAE and updates run on ``config.device``; inside the rollout loop the only
-transfers are the env's observations in and the actions out, once per step.
+transfers are the env's observations in and the actions out, once per step (and, in
+``SAME_STEP`` mode, the final observations of truncated episodes). On CPU, small MLP policies
+act through :class:`~rewardshaping.agents.networks.NumpyActorCritic`, NumPy views of the same
+weights, because PyTorch's per-call overhead dominates a tiny forward pass; the update always
+runs in torch. ``experiments/PERFORMANCE.md`` has the measured effect of each such choice.
 """
 
 from __future__ import annotations
