@@ -38,7 +38,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import time
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -49,15 +48,10 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode, VectorEnv
 from torch.nn import functional as F
 
-from rewardshaping.agents.checkpoint import (
-    atomic_save,
-    load_checkpoint,
-    restore_envs,
-    snapshot_envs,
-)
 from rewardshaping.agents.evaluation import EvalResult, evaluate_policy
 from rewardshaping.agents.networks import ActorCritic, NumpyActorCritic, flat_parameters
 from rewardshaping.agents.normalization import RunningMeanStd, discounted_return_scale
+from rewardshaping.agents.ppo_checkpoint import PPOCheckpoints
 from rewardshaping.agents.rollout import EpisodeAssembler, Rollout, RolloutHook, gae
 from rewardshaping.agents.run_log import EpisodeTracker, RunLogger
 from rewardshaping.agents.vector_envs import (
@@ -176,7 +170,7 @@ class PPOConfig:
         return cls(**values)
 
 
-class PPO:
+class PPO(PPOCheckpoints):
     """PPO on a Gymnasium vector env (sync, async or natively batched), on any torch device.
 
     Args:
@@ -635,6 +629,10 @@ class PPO:
         if self.obs_rms is None:
             return
         self.obs_rms.update(self.obs[self.valid_device])
+        self._freeze_obs_stats()
+
+    def _freeze_obs_stats(self) -> None:
+        """The float32 mean and std that normalise observations until the next update."""
         self._obs_mean_std = (
             self.obs_rms.mean.float(),
             torch.sqrt(self.obs_rms.var + 1e-8).float(),
@@ -676,106 +674,6 @@ class PPO:
             return evaluate_policy(self.predict, envs, num_episodes, seed=seed)
         finally:
             envs.close()
-
-    # -- checkpoints ---------------------------------------------------------------------------
-    def state_dict(self) -> dict[str, Any]:
-        """Everything a resumed run needs (see :meth:`save`)."""
-        env_snapshot, why = snapshot_envs(self.envs) if self._next_obs is not None else (None, "")
-        if why:
-            warnings.warn(
-                f"the env state cannot be saved ({why}); a resumed run restarts its episodes "
-                "and will not match an uninterrupted one exactly",
-                RuntimeWarning,
-                stacklevel=3,
-            )
-        return {
-            "format": 1,
-            "config": dataclasses.asdict(self.config),
-            "iteration": self.iteration,
-            "global_step": self.global_step,
-            "policy": self.policy.state_dict(),
-            "optimizer": self.optimizer.state_dict(),
-            "generator": self.generator.get_state(),
-            "obs_rms": self.obs_rms.state_dict() if self.obs_rms else None,
-            "ext_rms": self.ext_rms.state_dict() if self.ext_rms else None,
-            "int_rms": self.int_rms.state_dict() if self.int_rms else None,
-            "ext_return": self._ext_return.clone(),
-            "int_return": self._int_return.clone(),
-            "episodes": self.episodes.state_dict(),
-            "assembler": self.assembler.state_dict() if self.assembler else None,
-            "hooks": [h.state_dict() if hasattr(h, "state_dict") else None for h in self.hooks],
-            "pipeline": self.pipeline.state_dict() if self.pipeline is not None else None,
-            "envs": env_snapshot,
-            "next_obs": self._next_obs,
-            "pending": self._pending.copy(),
-        }
-
-    def save(self, path: str | os.PathLike) -> str:
-        """Write a checkpoint atomically: policy, optimiser, RNG and normaliser states,
-        counters, reward-term states and the envs' exact state (when it can be captured)."""
-        return str(atomic_save(self.state_dict(), path))
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restore :meth:`state_dict` into this agent (built with the same config and envs)."""
-        self.iteration = int(state["iteration"])
-        self.global_step = int(state["global_step"])
-        self.policy.load_state_dict(state["policy"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.generator.set_state(state["generator"])
-        for name in ("obs_rms", "ext_rms", "int_rms"):
-            if state[name] is not None:
-                getattr(self, name).load_state_dict(state[name])
-        if self.obs_rms is not None and self.iteration:
-            self._obs_mean_std = (
-                self.obs_rms.mean.float(),
-                torch.sqrt(self.obs_rms.var + 1e-8).float(),
-            )
-        self._ext_return.copy_(state["ext_return"])
-        self._int_return.copy_(state["int_return"])
-        self.episodes.load_state_dict(state["episodes"])
-        if self.assembler is not None and state["assembler"] is not None:
-            self.assembler.load_state_dict(state["assembler"])
-        for hook, hs in zip(self.hooks, state["hooks"], strict=False):
-            if hs is not None and hasattr(hook, "load_state_dict"):
-                hook.load_state_dict(hs)
-        if state["pipeline"] is not None:
-            if self.pipeline is None:
-                raise ValueError("the checkpoint has reward-term states but these envs have none")
-            self.pipeline.load_state_dict(state["pipeline"])
-        if state["envs"] is not None:
-            restore_envs(self.envs, state["envs"])
-            self._next_obs = state["next_obs"]
-            self._pending[:] = state["pending"]
-        elif state["next_obs"] is not None:
-            # Not capturable: restart the episodes with a seed that depends on the iteration.
-            self._next_obs, _ = self.envs.reset(seed=self.config.seed + 7919 * self.iteration)
-            self._pending[:] = False
-            self.episodes.returns[:] = 0
-            self.episodes.lengths[:] = 0
-
-    @classmethod
-    def load(
-        cls,
-        path: str | os.PathLike,
-        envs: VectorEnv | None = None,
-        *,
-        terms: RewardTerm | Sequence[RewardTerm] | None = None,
-        weight: Any = 1.0,
-        hooks: Sequence[RolloutHook] = (),
-        **overrides: Any,
-    ) -> PPO:
-        """Rebuild an agent from :meth:`save`'s file and continue where it stopped.
-
-        Pass the same ``terms`` (and ``envs``, when the run was given envs) as the saved run;
-        ``overrides`` may change e.g. ``log_dir`` or ``total_timesteps``.
-        """
-        state = load_checkpoint(path)
-        values = dict(state["config"])
-        values.update(overrides)
-        config = PPOConfig.from_dict(values)
-        agent = cls(config, envs, terms=terms, weight=weight, hooks=hooks)
-        agent.load_state_dict(state)
-        return agent
 
 
 def _np_normalize(x: np.ndarray, mean: np.ndarray, std: np.ndarray, clip: float) -> np.ndarray:

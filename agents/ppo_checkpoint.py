@@ -1,0 +1,134 @@
+"""Saving and resuming :class:`~rewardshaping.agents.ppo.PPO` runs exactly.
+
+:class:`PPOCheckpoints` is the part of ``PPO`` that turns a run into a checkpoint and back:
+policy, optimiser, RNG and normaliser states, counters, the reward terms' states (through the
+pipeline's ``state_dict``), hook states, and -- when
+:func:`~rewardshaping.agents.checkpoint.snapshot_envs` can capture it -- the envs' exact state,
+so that a stopped and resumed run on CPU produces the same parameters as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import warnings
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from gymnasium.vector import VectorEnv
+
+from rewardshaping.agents.checkpoint import (
+    atomic_save,
+    load_checkpoint,
+    restore_envs,
+    snapshot_envs,
+)
+from rewardshaping.agents.rollout import RolloutHook
+from rewardshaping.terms import RewardTerm
+
+if TYPE_CHECKING:
+    from rewardshaping.agents.ppo import PPO
+
+__all__ = ["PPOCheckpoints"]
+
+
+class PPOCheckpoints:
+    """Checkpoint methods of :class:`~rewardshaping.agents.ppo.PPO` (a mixin; see there)."""
+
+    def state_dict(self) -> dict[str, Any]:
+        """Everything a resumed run needs (see :meth:`save`)."""
+        env_snapshot, why = snapshot_envs(self.envs) if self._next_obs is not None else (None, "")
+        if why:
+            warnings.warn(
+                f"the env state cannot be saved ({why}); a resumed run restarts its episodes "
+                "and will not match an uninterrupted one exactly",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+        return {
+            "format": 1,
+            "config": dataclasses.asdict(self.config),
+            "iteration": self.iteration,
+            "global_step": self.global_step,
+            "policy": self.policy.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "generator": self.generator.get_state(),
+            "obs_rms": self.obs_rms.state_dict() if self.obs_rms else None,
+            "ext_rms": self.ext_rms.state_dict() if self.ext_rms else None,
+            "int_rms": self.int_rms.state_dict() if self.int_rms else None,
+            "ext_return": self._ext_return.clone(),
+            "int_return": self._int_return.clone(),
+            "episodes": self.episodes.state_dict(),
+            "assembler": self.assembler.state_dict() if self.assembler else None,
+            "hooks": [h.state_dict() if hasattr(h, "state_dict") else None for h in self.hooks],
+            "pipeline": self.pipeline.state_dict() if self.pipeline is not None else None,
+            "envs": env_snapshot,
+            "next_obs": self._next_obs,
+            "pending": self._pending.copy(),
+        }
+
+    def save(self, path: str | os.PathLike) -> str:
+        """Write a checkpoint atomically: policy, optimiser, RNG and normaliser states,
+        counters, reward-term states and the envs' exact state (when it can be captured)."""
+        return str(atomic_save(self.state_dict(), path))
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore :meth:`state_dict` into this agent (built with the same config and envs)."""
+        self.iteration = int(state["iteration"])
+        self.global_step = int(state["global_step"])
+        self.policy.load_state_dict(state["policy"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.generator.set_state(state["generator"])
+        for name in ("obs_rms", "ext_rms", "int_rms"):
+            if state[name] is not None:
+                getattr(self, name).load_state_dict(state[name])
+        if self.obs_rms is not None and self.iteration:
+            self._freeze_obs_stats()
+        self._ext_return.copy_(state["ext_return"])
+        self._int_return.copy_(state["int_return"])
+        self.episodes.load_state_dict(state["episodes"])
+        if self.assembler is not None and state["assembler"] is not None:
+            self.assembler.load_state_dict(state["assembler"])
+        for hook, hs in zip(self.hooks, state["hooks"], strict=False):
+            if hs is not None and hasattr(hook, "load_state_dict"):
+                hook.load_state_dict(hs)
+        if state["pipeline"] is not None:
+            if self.pipeline is None:
+                raise ValueError("the checkpoint has reward-term states but these envs have none")
+            self.pipeline.load_state_dict(state["pipeline"])
+        if state["envs"] is not None:
+            restore_envs(self.envs, state["envs"])
+            self._next_obs = state["next_obs"]
+            self._pending[:] = state["pending"]
+        elif state["next_obs"] is not None:
+            # Not capturable: restart the episodes with a seed that depends on the iteration.
+            self._next_obs, _ = self.envs.reset(seed=self.config.seed + 7919 * self.iteration)
+            self._pending[:] = False
+            self.episodes.returns[:] = 0
+            self.episodes.lengths[:] = 0
+
+    @classmethod
+    def load(
+        cls,
+        path: str | os.PathLike,
+        envs: VectorEnv | None = None,
+        *,
+        terms: RewardTerm | Sequence[RewardTerm] | None = None,
+        weight: Any = 1.0,
+        hooks: Sequence[RolloutHook] = (),
+        **overrides: Any,
+    ) -> PPO:
+        """Rebuild an agent from :meth:`save`'s file and continue where it stopped.
+
+        Pass the same ``terms`` (and ``envs``, when the run was given envs) as the saved run;
+        ``overrides`` may change e.g. ``log_dir`` or ``total_timesteps``.
+        """
+        state = load_checkpoint(path)
+        values = dict(state["config"])
+        values.update(overrides)
+        from rewardshaping.agents.ppo import PPOConfig
+
+        config = PPOConfig.from_dict(values)
+        agent = cls(config, envs, terms=terms, weight=weight, hooks=hooks)
+        agent.load_state_dict(state)
+        return agent
