@@ -32,7 +32,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import math
-import os
 import sys
 import time
 from pathlib import Path
@@ -40,54 +39,13 @@ from typing import Any
 
 import yaml
 
+from rewardshaping.agents.config_files import load_config_file
 from rewardshaping.agents.term_registry import TERM_FACTORIES, build_terms, parse_value
 from rewardshaping.cli import Command
 
-__all__ = ["COMMAND", "load_config_file", "run_train"]
+__all__ = ["COMMAND", "run_train"]
 
 ALGOS = ("ppo", "dqn")
-
-
-def load_config_file(path: str | os.PathLike) -> dict[str, Any]:
-    """A run description from a ``.yaml``/``.yml`` or ``.toml`` file (parsed, never executed).
-
-    Example:
-        >>> import tempfile, os
-        >>> p = os.path.join(tempfile.mkdtemp(), "run.yaml")
-        >>> _ = open(p, "w").write("env_id: CartPole-v1\\nterms: ['step_penalty:-0.1']\\n")
-        >>> load_config_file(p)["terms"]
-        ['step_penalty:-0.1']
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"config file {path} does not exist")
-    text = path.read_text()
-    if path.suffix in (".yaml", ".yml"):
-        try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            raise ValueError(f"{path}: not valid YAML: {exc}") from None
-    elif path.suffix == ".toml":
-        try:
-            import tomllib
-        except ImportError:  # Python 3.10
-            try:
-                import tomli as tomllib  # type: ignore[no-redef]
-            except ImportError:
-                raise ValueError(
-                    f"{path}: TOML config files need Python 3.11+ or `pip install tomli`"
-                ) from None
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise ValueError(f"{path}: not valid TOML: {exc}") from None
-    else:
-        raise ValueError(f"{path}: config files end in .yaml, .yml or .toml")
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise ValueError(f"{path}: expected a mapping of settings at the top level")
-    return data
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -30,6 +30,7 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode, VectorEnv
 
 from rewardshaping.agents.checkpoint import atomic_save, load_checkpoint
+from rewardshaping.agents.config_files import config_from_dict
 from rewardshaping.agents.evaluation import EvalResult, evaluate_policy
 from rewardshaping.agents.networks import QNetwork, flat_parameters
 from rewardshaping.agents.replay import Experiences, ReplayBuffer
@@ -92,14 +93,7 @@ class DQNConfig:
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> DQNConfig:
         """A config from a plain dict, refusing unknown keys."""
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ValueError(f"unknown DQN config key(s) {unknown}; known keys: {sorted(known)}")
-        values = dict(values)
-        if "hidden_sizes" in values:
-            values["hidden_sizes"] = tuple(int(h) for h in values["hidden_sizes"])
-        return cls(**values)
+        return config_from_dict(cls, values)
 
 
 class DQN:

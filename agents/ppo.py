@@ -48,6 +48,7 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode, VectorEnv
 from torch.nn import functional as F
 
+from rewardshaping.agents.config_files import config_from_dict
 from rewardshaping.agents.evaluation import EvalResult, evaluate_policy
 from rewardshaping.agents.networks import ActorCritic, NumpyActorCritic, flat_parameters
 from rewardshaping.agents.normalization import RunningMeanStd, discounted_return_scale
@@ -160,14 +161,7 @@ class PPOConfig:
             >>> PPOConfig.from_dict({"num_envs": 2, "hidden_sizes": [32, 32]}).hidden_sizes
             (32, 32)
         """
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ValueError(f"unknown PPO config key(s) {unknown}; known keys: {sorted(known)}")
-        values = dict(values)
-        if "hidden_sizes" in values:
-            values["hidden_sizes"] = tuple(int(h) for h in values["hidden_sizes"])
-        return cls(**values)
+        return config_from_dict(cls, values)
 
 
 class PPO(PPOCheckpoints):

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rewardshaping.agents.cli import load_config_file
+from rewardshaping.agents.config_files import load_config_file
 from rewardshaping.agents.dqn import DQN, DQNConfig
 from rewardshaping.agents.ppo import PPO, PPOConfig
 from rewardshaping.envs.gridworld import KeyDoorVectorEnv
