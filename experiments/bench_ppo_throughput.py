@@ -64,6 +64,19 @@ COMMON = dict(
 )
 
 
+# The MiniGrid and gridworld runs: CleanRL-style rollouts and updates.
+LOOP = dict(
+    num_steps=128,
+    num_minibatches=4,
+    update_epochs=4,
+    hidden_sizes=(64, 64),
+    device="cpu",
+    seed=0,
+    total_timesteps=10**9,
+    torch_threads=1,
+)
+
+
 def time_ours(cfg: PPOConfig, iterations: int) -> tuple[float, float]:
     """(wall steps/s, process-CPU steps/s) over ``iterations`` after a warm-up iteration."""
     agent = PPO(cfg)
@@ -81,6 +94,7 @@ def time_sb3(setting: dict, iterations: int) -> tuple[float, float]:
     from stable_baselines3.common.env_util import make_vec_env
 
     n, t = setting["num_envs"], setting["num_steps"]
+    torch.set_num_threads(COMMON["torch_threads"])  # as many threads as our side gets
     env = make_vec_env("CartPole-v1", n_envs=n, seed=0)
     model = SB3PPO(
         "MlpPolicy",
@@ -156,17 +170,7 @@ def raw_env_rate(env_id: str, num_envs: int, steps: int) -> float:
 
 def bench_minigrid(repeats: int, iterations: int, env_id: str, num_envs: int) -> list[dict]:
     cfg = PPOConfig(
-        env_id=env_id,
-        vectorization="sync",
-        num_envs=num_envs,
-        num_steps=128,
-        num_minibatches=4,
-        update_epochs=4,
-        learning_rate=2.5e-4,
-        hidden_sizes=(64, 64),
-        device="cpu",
-        seed=0,
-        total_timesteps=10**9,
+        env_id=env_id, vectorization="sync", num_envs=num_envs, learning_rate=2.5e-4, **LOOP
     )
     raw, train = [], []
     for _ in range(repeats):
@@ -189,18 +193,11 @@ def bench_gridworld(repeats: int, iterations: int) -> list[dict]:
     rows = []
     for num_envs in (256, 1024):
         for threads in (1, 2):
-            torch.set_num_threads(threads)
             cfg = PPOConfig(
                 env_id="rewardshaping/KeyDoor-v0",
                 num_envs=num_envs,
-                num_steps=128,
-                num_minibatches=4,
-                update_epochs=4,
                 learning_rate=1e-3,
-                hidden_sizes=(64, 64),
-                device="cpu",
-                seed=0,
-                total_timesteps=10**9,
+                **{**LOOP, "torch_threads": threads},
             )
             runs = [time_ours(cfg, iterations)[0] for _ in range(repeats)]
             rows.append(
@@ -227,6 +224,7 @@ def main() -> None:
     parser.add_argument("--out", help="write the results as JSON here")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    COMMON["torch_threads"] = LOOP["torch_threads"] = args.threads  # both sides, every run
     print(f"# torch {torch.__version__}, {os.cpu_count()} CPUs, load {os.getloadavg()}")
     results: dict[str, list[dict]] = {}
     if args.part in ("all", "cartpole"):
@@ -244,7 +242,6 @@ def main() -> None:
     if args.part in ("all", "minigrid"):
         import minigrid  # noqa: F401
 
-        torch.set_num_threads(args.threads)
         results["minigrid"] = [
             row
             for n in args.minigrid_envs
