@@ -21,6 +21,20 @@ from rewardshaping.terms import FunctionTerm, RewardTerm, StepPenalty
 from rewardshaping.transitions import Transitions
 from rewardshaping.wrappers import ShapedEnv, ShapedVectorEnv
 
+# Feature names load on first use: importing SB3, torch or Numba-compiled modules costs seconds,
+# and a user of one feature should not pay for all of them.
+_LAZY: dict[str, str] = {
+    "ShapedVecEnv": "rewardshaping.wrappers.sb3",
+    "PotentialShaping": "rewardshaping.shaping",
+    "FunctionPotential": "rewardshaping.shaping",
+    "InfoPotential": "rewardshaping.shaping",
+    "TabularValuePotential": "rewardshaping.shaping",
+    "ValueFunctionPotential": "rewardshaping.shaping",
+    "GoalDistancePotential": "rewardshaping.shaping",
+    "AdditiveHeuristic": "rewardshaping.shaping",
+    "check_shaping_gamma": "rewardshaping.shaping",
+}
+
 __all__ = [
     "__version__",
     "Transitions",
@@ -41,14 +55,19 @@ __all__ = [
     "ShapedStep",
     "ShapedEnv",
     "ShapedVectorEnv",
-    "ShapedVecEnv",
+    *_LAZY,
 ]
 
 
 def __getattr__(name: str):
-    # Lazy: importing stable-baselines3 (and torch) costs seconds; only SB3 users pay it.
-    if name == "ShapedVecEnv":
-        from rewardshaping.wrappers.sb3 import ShapedVecEnv
+    if name in _LAZY:
+        import importlib
 
-        return ShapedVecEnv
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
