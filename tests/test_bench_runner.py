@@ -148,6 +148,6 @@ def test_sigterm_midway_then_resume_equals_uninterrupted(tmp_path):
     statuses = [json.loads(p.read_text()) for p in out.rglob("status.json")]
     assert all(s["status"] == "done" for s in statuses) and len(statuses) == 4
     # At least one run continued from a checkpoint rather than starting over ...
-    assert max(s["resumed_from_step"] for s in statuses) >= 256
+    assert max(s["resumed_from_step"] for s in statuses) > 0
     # ... and the resumed sweep ends with exactly the uninterrupted sweep's numbers.
     assert metrics(out) == metrics(tmp_path / "ref")
