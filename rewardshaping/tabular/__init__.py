@@ -27,9 +27,11 @@ from rewardshaping.tabular.solve import (
     optimal_policy,
     policy_evaluation,
     policy_return,
+    q_from_expected,
     q_values,
     uniform_policy,
     value_iteration,
+    values_from_expected,
     worst_policy,
 )
 
@@ -48,6 +50,8 @@ __all__ = [
     "policy_evaluation",
     "policy_return",
     "q_values",
+    "q_from_expected",
+    "values_from_expected",
     "uniform_policy",
     "value_iteration",
     "worst_policy",

@@ -131,7 +131,9 @@ def check_transition(transition: np.ndarray) -> np.ndarray:
         raise ValueError("transition contains NaN or inf")
     if np.any(T < 0):
         s, a, s2 = np.argwhere(T < 0)[0]
-        raise ValueError(f"transition probabilities must be >= 0; T[{s}, {a}, {s2}] = {T[s, a, s2]}")
+        raise ValueError(
+            f"transition probabilities must be >= 0; T[{s}, {a}, {s2}] = {T[s, a, s2]}"
+        )
     sums = T.sum(axis=2)
     bad = np.abs(sums - 1.0) > ROW_SUM_ATOL
     if bad.any():

@@ -20,6 +20,8 @@ __all__ = [
     "as_stochastic_policy",
     "policy_evaluation",
     "q_values",
+    "values_from_expected",
+    "q_from_expected",
     "policy_return",
     "value_iteration",
     "optimal_policy",
@@ -65,7 +67,9 @@ def as_stochastic_policy(policy: np.ndarray, n_states: int, n_actions: int) -> n
                 f"got {pi.shape}"
             )
         if pi.size and (pi.min() < 0 or pi.max() >= n_actions):
-            raise ValueError(f"policy actions must be in [0, {n_actions}), got {pi.min()}..{pi.max()}")
+            raise ValueError(
+                f"policy actions must be in [0, {n_actions}), got {pi.min()}..{pi.max()}"
+            )
         return np.eye(n_actions)[pi]
     pi = pi.astype(np.float64)
     if pi.shape[-2:] != (n_states, n_actions):
@@ -84,8 +88,21 @@ def _checked(transition, reward, gamma):
     return T, check_rewards(reward, S, A), check_gamma(gamma)
 
 
-def _evaluate(T: np.ndarray, rbar: np.ndarray, gamma: float, pi: np.ndarray) -> np.ndarray:
-    """V^pi for expected rewards rbar (..., S, A) and probabilities pi (..., S, A)."""
+def values_from_expected(
+    transition: np.ndarray, expected: np.ndarray, gamma: float, policy: np.ndarray
+) -> np.ndarray:
+    """V^pi (..., S) from expected rewards r(s, a) (..., S, A) and probabilities pi (..., S, A).
+
+    The unchecked core of :func:`policy_evaluation` for callers that already validated their
+    arrays and hold E_T[R] (the metrics reuse it).
+
+    Example:
+        >>> import numpy as np
+        >>> T = np.ones((1, 1, 1))
+        >>> values_from_expected(T, np.array([[1.0]]), 0.5, np.array([[1.0]])).tolist()
+        [2.0]
+    """
+    T, rbar, pi = transition, expected, policy
     S = T.shape[0]
     r_pi = np.sum(pi * rbar, axis=-1)  # (..., S)
     P = np.einsum("...sa,sat->...st", pi, T)  # (..., S, S)
@@ -116,7 +133,7 @@ def policy_evaluation(
     """
     T, R, gamma = _checked(transition, reward, gamma)
     pi = as_stochastic_policy(policy, T.shape[0], T.shape[1])
-    return _evaluate(T, expected_reward(T, R), gamma, pi)
+    return values_from_expected(T, expected_reward(T, R), gamma, pi)
 
 
 def q_values(
@@ -132,11 +149,20 @@ def q_values(
         [[0.0, 2.0], [0.0, 2.0]]
     """
     T, R, gamma = _checked(transition, reward, gamma)
-    return _q(T, expected_reward(T, R), gamma, np.asarray(values, dtype=np.float64))
+    return q_from_expected(T, expected_reward(T, R), gamma, np.asarray(values, dtype=np.float64))
 
 
-def _q(T: np.ndarray, rbar: np.ndarray, gamma: float, V: np.ndarray) -> np.ndarray:
-    return rbar + gamma * np.einsum("sat,...t->...sa", T, V)
+def q_from_expected(
+    transition: np.ndarray, expected: np.ndarray, gamma: float, values: np.ndarray
+) -> np.ndarray:
+    """Q(s, a) = r(s, a) + gamma E_{S'~T(s,a)} V(S') from expected rewards (unchecked core).
+
+    Example:
+        >>> import numpy as np
+        >>> q_from_expected(np.ones((1, 1, 1)), np.array([[1.0]]), 0.5, np.array([2.0])).tolist()
+        [[2.0]]
+    """
+    return expected + gamma * np.einsum("sat,...t->...sa", transition, values)
 
 
 def policy_return(
@@ -184,10 +210,10 @@ def value_iteration(
     rbar = expected_reward(T, R)
     V = rbar.max(-1)
     for _ in range(max_iter):
-        Q = _q(T, rbar, gamma, V)
+        Q = q_from_expected(T, rbar, gamma, V)
         V_new = Q.max(-1)
         if np.max(np.abs(V_new - V), initial=0.0) < tol:
-            return V_new, _q(T, rbar, gamma, V_new)
+            return V_new, q_from_expected(T, rbar, gamma, V_new)
         V = V_new
     raise RuntimeError(f"value iteration did not reach tol={tol} in {max_iter} iterations")
 
@@ -243,7 +269,7 @@ def _policy_iteration(T: np.ndarray, rbar: np.ndarray, gamma: float, max_iter: i
         P = T[states, p]  # (k, S, S)
         r_pi = np.take_along_axis(r, p[..., None], -1)
         V = np.linalg.solve(eye - gamma * P, r_pi)[..., 0]
-        Q = _q(T, r, gamma, V)
+        Q = q_from_expected(T, r, gamma, V)
         best = Q.max(-1, keepdims=True)
         # Keep the current action when it is optimal up to rounding: without this, policy
         # iteration can cycle between tied actions forever.

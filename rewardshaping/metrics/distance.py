@@ -1,0 +1,291 @@
+"""Exact distances between tabular reward functions: STARC, EPIC and DARD.
+
+A STARC metric (Skalse et al. 2024) is d(R1, R2) = m(s(R1) - s(R2)) / B with the standardised
+reward s(R) = c(R) / n(c(R)): c a canonicalisation (:mod:`~rewardshaping.metrics.canonical`), n a
+norm and m a metric (:mod:`~rewardshaping.metrics.norms`).
+
+Conventions (the same for every function here):
+
+- **Scaling to [0, 1]**: B = :func:`~rewardshaping.metrics.norms.metric_bound`, the largest value
+  m can take between two unit-norm rewards (B = 2 when m is the norm n). So d = 1 for R2 = -R1
+  (when m = n), d = 0 for equivalent rewards. EPIC's Pearson distance sqrt((1 - rho) / 2)
+  (Gleave et al. 2021) is exactly this recipe with n = m = ``"pearson"``.
+- **Zero canonical reward** (R equivalent to 0, e.g. a constant or pure shaping reward, for
+  which rho is undefined): s(R) = 0, never NaN. Entries below 1e-10 times the largest |R| count
+  as zero, so rounding noise is not blown up to a unit vector. Then d(R, 0-like) = 1/2 (m = n)
+  and d = 0 between two zero-like rewards; d stays a pseudometric.
+- **Weights**: norms and metrics use the same weights W(s, a, s'), rescaled to sum to 1 (the
+  scale of W does not change distances). ``None``/``"uniform"``: all (s, a, s') alike;
+  ``"transition"``: D_S(s) D_A(a) T(s, a, s'); or an array.
+- **Batching**: R1 and R2 have shape (..., S, A, S) and broadcast against each other
+  (elementwise distances), or with ``pairwise=True`` give the (K1, K2) matrix between all of R1
+  (K1, S, A, S) and all of R2 (R1 itself when R2 is None). One reward pair gives a float.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+
+from rewardshaping.metrics.canonical import Canon, canonicalize, distribution
+from rewardshaping.metrics.norms import (
+    Norm,
+    check_weights,
+    coverage_weights,
+    metric_bound,
+    transition_weights,
+    vector_norm,
+)
+from rewardshaping.tabular.mdp import TabularMDP, check_rewards
+
+__all__ = [
+    "starc_distance",
+    "epic_distance",
+    "dard_distance",
+    "standardize",
+    "distance_between",
+    "ZERO_RTOL",
+]
+
+#: Canonical rewards with all entries below ZERO_RTOL * max |R| are treated as exactly zero.
+ZERO_RTOL = 1e-10
+
+Weights = np.ndarray | Literal["uniform", "transition"] | None
+
+
+def _resolve_weights(
+    weights: Weights,
+    mdp: TabularMDP,
+    state_dist: np.ndarray | None,
+    action_dist: np.ndarray | None,
+) -> np.ndarray:
+    """Probability weights over the S*A*S entries (flattened)."""
+    shape = mdp.transition.shape
+    if weights is None or (isinstance(weights, str) and weights == "uniform"):
+        w = np.ones(shape)
+    elif isinstance(weights, str) and weights == "transition":
+        w = transition_weights(mdp, state_dist, action_dist)
+    elif isinstance(weights, str):
+        raise ValueError(
+            f"weights must be None, 'uniform', 'transition' or an array, got {weights!r}"
+        )
+    else:
+        w = check_weights(weights, shape)
+    w = w.reshape(-1)
+    return w / w.sum()
+
+
+def standardize(
+    canonical: np.ndarray,
+    norm: Norm,
+    weights: np.ndarray | None = None,
+    scale: np.ndarray | None = None,
+) -> np.ndarray:
+    """s = c / n(c) along the last axis, with s = 0 where c is zero-like (the zero convention).
+
+    ``scale`` (...,) is max |R| of the rewards the canonical vectors came from; entries of c
+    below ``ZERO_RTOL * scale`` everywhere make c zero-like. ``weights`` are probabilities.
+
+    Example:
+        >>> import numpy as np
+        >>> standardize(np.array([[3.0, 4.0], [0.0, 0.0]]), "l2", np.array([0.5, 0.5])).round(4)
+        array([[0.8485, 1.1314],
+               [0.    , 0.    ]])
+    """
+    c = np.asarray(canonical, dtype=np.float64)
+    if norm == "pearson":
+        c = c - (c.mean(-1) if weights is None else c @ weights)[..., None]
+    n = vector_norm(c, norm, weights)
+    big = np.max(np.abs(c), axis=-1, initial=0.0)
+    if scale is not None:
+        zero = (n <= 0) | (big <= ZERO_RTOL * np.asarray(scale))
+    else:
+        zero = n <= 0
+    safe = np.where(zero, 1.0, n)
+    return np.where(zero[..., None], 0.0, c / safe[..., None])
+
+
+def distance_between(
+    s1: np.ndarray,
+    s2: np.ndarray,
+    metric: Norm,
+    weights: np.ndarray | None,
+    bound: float,
+    pairwise: bool,
+) -> np.ndarray:
+    """metric(s1 - s2) / bound along the last axis; (K1, K2) matrix when ``pairwise``.
+
+    Example:
+        >>> import numpy as np
+        >>> s = np.array([[1.0, 0.0], [-1.0, 0.0]])
+        >>> distance_between(s, s, "l2", None, 2.0, pairwise=True).tolist()
+        [[0.0, 1.0], [1.0, 0.0]]
+    """
+    m = "l2" if metric == "pearson" else metric  # standardised vectors are already centred
+    if not pairwise:
+        return vector_norm(s1 - s2, m, weights) / bound
+    out = np.empty((s1.shape[0], s2.shape[0]))
+    for i in range(s1.shape[0]):  # one row at a time keeps memory at K2 * N
+        out[i] = vector_norm(s1[i] - s2, m, weights) / bound
+    return out
+
+
+def _compare(
+    R1: np.ndarray,
+    R2: np.ndarray | None,
+    mdp: TabularMDP,
+    canon: Canon,
+    norm: Norm,
+    metric: Norm | None,
+    w: np.ndarray,
+    pairwise: bool,
+    **canon_options,
+) -> np.ndarray | float:
+    if not isinstance(mdp, TabularMDP):
+        raise TypeError(f"mdp must be a TabularMDP, got {type(mdp).__name__}")
+    S, A = mdp.n_states, mdp.n_actions
+    R1 = check_rewards(R1, S, A, "R1")
+    R2 = R1 if R2 is None else check_rewards(R2, S, A, "R2")
+    if pairwise and (R1.ndim != 4 or R2.ndim != 4):
+        raise ValueError(
+            f"pairwise=True needs R1 and R2 of shape (K, S, A, S), got {R1.shape} and {R2.shape}"
+        )
+    if not pairwise:
+        try:
+            np.broadcast_shapes(R1.shape, R2.shape)
+        except ValueError:
+            raise ValueError(
+                f"R1 {R1.shape} and R2 {R2.shape} do not broadcast; pass pairwise=True for a "
+                "distance matrix"
+            ) from None
+    metric = norm if metric is None else metric
+    bound = metric_bound(norm, metric, w)
+
+    def std(R: np.ndarray) -> np.ndarray:
+        c = canonicalize(R, mdp, canon, **canon_options)
+        scale = np.max(np.abs(R), axis=(-3, -2, -1))
+        return standardize(c.reshape(*c.shape[:-3], -1), norm, w, scale)
+
+    s1 = std(R1)
+    s2 = s1 if R2 is R1 else std(R2)
+    d = distance_between(s1, s2, metric, w, bound, pairwise)
+    return float(d) if d.ndim == 0 else d
+
+
+def starc_distance(
+    R1: np.ndarray,
+    R2: np.ndarray | None,
+    mdp: TabularMDP,
+    *,
+    canon: Canon = "val",
+    norm: Norm = "l2",
+    metric: Norm | None = None,
+    weights: Weights = None,
+    pairwise: bool = False,
+    policy: np.ndarray | None = None,
+    state_dist: np.ndarray | None = None,
+    action_dist: np.ndarray | None = None,
+) -> np.ndarray | float:
+    """STARC distance (Skalse et al. 2024) between rewards R1 and R2 on ``mdp``'s dynamics.
+
+    Args:
+        R1, R2: rewards (..., S, A, S); see the module docstring for batching and ``pairwise``.
+        mdp: gives T and gamma (its own reward is not used).
+        canon: ``"val"`` (default; ``policy``, uniform by default), ``"minimal"`` (least
+            ``weights``-weighted L2 norm), ``"epic"``, ``"dard"`` or ``"none"``. Only ``"val"``
+            and ``"minimal"`` are STARC canonicalisations (S'-redistribution invariant).
+        norm: ``"l1"``, ``"l2"`` (default), ``"linf"`` or ``"pearson"``, weighted by ``weights``.
+        metric: the norm of the difference (default: ``norm``).
+        weights: None (uniform), ``"transition"`` (D_S D_A T) or an array (S, A, S).
+        state_dist, action_dist: D_S and D_A of the EPIC/DARD canonicalisations and of
+            ``weights="transition"`` (uniform by default).
+
+    Returns:
+        Distances in [0, 1]: a float for one pair, else an array.
+
+    Example:
+        >>> import numpy as np
+        >>> from rewardshaping.tabular import random_mdp, shape_reward
+        >>> mdp = random_mdp(8, 2, 0.9, seed=0)
+        >>> R = mdp.reward
+        >>> shaped = 3.0 * shape_reward(R, np.arange(8.0), 0.9)
+        >>> round(starc_distance(R, shaped, mdp), 9), round(starc_distance(R, -R, mdp), 9)
+        (0.0, 1.0)
+        >>> starc_distance(np.stack([R, shaped, -R]), None, mdp, pairwise=True).round(3)
+        array([[0., 0., 1.],
+               [0., 0., 1.],
+               [1., 1., 0.]])
+    """
+    w = _resolve_weights(weights, mdp, state_dist, action_dist)
+    options: dict = {}
+    if canon == "val":
+        options["policy"] = policy
+    elif canon == "minimal":
+        options["weights"] = None if weights is None else w.reshape(mdp.transition.shape)
+    elif canon in ("epic", "dard"):
+        options["action_dist"] = action_dist
+        if canon == "epic":
+            options["state_dist"] = state_dist
+    return _compare(R1, R2, mdp, canon, norm, metric, w, pairwise, **options)
+
+
+def epic_distance(
+    R1: np.ndarray,
+    R2: np.ndarray | None,
+    mdp: TabularMDP,
+    *,
+    state_dist: np.ndarray | None = None,
+    action_dist: np.ndarray | None = None,
+    weights: Weights = None,
+    norm: Norm = "pearson",
+    pairwise: bool = False,
+) -> np.ndarray | float:
+    """EPIC distance (Gleave et al. 2021): Pearson distance sqrt((1 - rho) / 2) of EPIC
+    canonical rewards, rho taken under the coverage W (default D_S(s) D_A(a) D_S(s')).
+
+    Only ``mdp.gamma`` (and the sizes) are used: EPIC ignores the dynamics. Another ``norm``
+    gives the STARC-style variant (c / n(c), no centring).
+
+    Example:
+        >>> import numpy as np
+        >>> from rewardshaping.tabular import random_mdp, shape_reward
+        >>> mdp = random_mdp(8, 2, 0.9, seed=0)
+        >>> R = mdp.reward
+        >>> round(epic_distance(R, 2 * shape_reward(R, np.ones(8), 0.9), mdp), 9)
+        0.0
+        >>> X = np.random.default_rng(0).normal(size=R.shape)
+        >>> X -= np.einsum("sat,sat->sa", mdp.transition, X)[..., None]  # E_T X = 0
+        >>> epic_distance(R, R + X, mdp) > 0.1  # not invariant to S'-redistribution
+        True
+    """
+    ds = distribution(state_dist, mdp.n_states, "state_dist")
+    da = distribution(action_dist, mdp.n_actions, "action_dist")
+    w = _resolve_weights(coverage_weights(ds, da) if weights is None else weights, mdp, ds, da)
+    return _compare(R1, R2, mdp, "epic", norm, None, w, pairwise, state_dist=ds, action_dist=da)
+
+
+def dard_distance(
+    R1: np.ndarray,
+    R2: np.ndarray | None,
+    mdp: TabularMDP,
+    *,
+    state_dist: np.ndarray | None = None,
+    action_dist: np.ndarray | None = None,
+    weights: Weights = "transition",
+    norm: Norm = "pearson",
+    pairwise: bool = False,
+) -> np.ndarray | float:
+    """DARD distance (Wulfe et al. 2022): Pearson distance of DARD canonical rewards under the
+    coverage W (default D_S(s) D_A(a) T(s, a, s'): only transitions the dynamics allow).
+
+    Example:
+        >>> import numpy as np
+        >>> from rewardshaping.tabular import random_mdp, shape_reward
+        >>> mdp = random_mdp(8, 2, 0.9, seed=0)
+        >>> R = mdp.reward
+        >>> round(dard_distance(R, shape_reward(R, np.arange(8.0), 0.9), mdp), 9)
+        0.0
+    """
+    w = _resolve_weights(weights, mdp, state_dist, action_dist)
+    return _compare(R1, R2, mdp, "dard", norm, None, w, pairwise, action_dist=action_dist)
