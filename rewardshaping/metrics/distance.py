@@ -11,8 +11,9 @@ Conventions (the same for every function here):
   (when m = n), d = 0 for equivalent rewards. EPIC's Pearson distance sqrt((1 - rho) / 2)
   (Gleave et al. 2021) is exactly this recipe with n = m = ``"pearson"``.
 - **Zero canonical reward** (R equivalent to 0, e.g. a constant or pure shaping reward, for
-  which rho is undefined): s(R) = 0, never NaN. Entries below 1e-10 times the largest |R| count
-  as zero, so rounding noise is not blown up to a unit vector. Then d(R, 0-like) = 1/2 (m = n)
+  which rho is undefined): s(R) = 0, never NaN. A canonical reward whose entries of positive
+  weight are all below 1e-10 times the largest |R| counts as zero, so that rounding noise is not
+  blown up to a unit vector. Then d(R, 0-like) = 1/2 (m = n)
   and d = 0 between two zero-like rewards; d stays a pseudometric.
 - **Weights**: norms and metrics use the same weights W(s, a, s'), rescaled to sum to 1 (the
   scale of W does not change distances). ``None``/``"uniform"``: all (s, a, s') alike;
@@ -54,6 +55,11 @@ ZERO_RTOL = 1e-10
 Weights = np.ndarray | Literal["uniform", "transition"] | None
 
 
+def _check_mdp(mdp: TabularMDP) -> None:
+    if not isinstance(mdp, TabularMDP):
+        raise TypeError(f"mdp must be a TabularMDP, got {type(mdp).__name__}")
+
+
 def _resolve_weights(
     weights: Weights,
     mdp: TabularMDP,
@@ -61,6 +67,7 @@ def _resolve_weights(
     action_dist: np.ndarray | None,
 ) -> np.ndarray:
     """Probability weights over the S*A*S entries (flattened)."""
+    _check_mdp(mdp)
     shape = mdp.transition.shape
     if weights is None or (isinstance(weights, str) and weights == "uniform"):
         w = np.ones(shape)
@@ -84,8 +91,9 @@ def standardize(
 ) -> np.ndarray:
     """s = c / n(c) along the last axis, with s = 0 where c is zero-like (the zero convention).
 
-    ``scale`` (...,) is max |R| of the rewards the canonical vectors came from; entries of c
-    below ``ZERO_RTOL * scale`` everywhere make c zero-like. ``weights`` are probabilities.
+    ``scale`` (...,) is max |R| of the rewards the canonical vectors came from; c is zero-like
+    when its entries of positive weight are all below ``ZERO_RTOL * scale``. ``weights`` are
+    probabilities.
 
     Example:
         >>> import numpy as np
@@ -97,7 +105,7 @@ def standardize(
     if norm == "pearson":
         c = c - (c.mean(-1) if weights is None else c @ weights)[..., None]
     n = vector_norm(c, norm, weights)
-    big = np.max(np.abs(c), axis=-1, initial=0.0)
+    big = vector_norm(c, "linf", weights)  # largest entry the weights cover
     if scale is not None:
         zero = (n <= 0) | (big <= ZERO_RTOL * np.asarray(scale))
     else:
@@ -142,8 +150,6 @@ def _compare(
     pairwise: bool,
     **canon_options,
 ) -> np.ndarray | float:
-    if not isinstance(mdp, TabularMDP):
-        raise TypeError(f"mdp must be a TabularMDP, got {type(mdp).__name__}")
     S, A = mdp.n_states, mdp.n_actions
     R1 = check_rewards(R1, S, A, "R1")
     R2 = R1 if R2 is None else check_rewards(R2, S, A, "R2")
@@ -259,6 +265,7 @@ def epic_distance(
         >>> epic_distance(R, R + X, mdp) > 0.1  # not invariant to S'-redistribution
         True
     """
+    _check_mdp(mdp)
     ds = distribution(state_dist, mdp.n_states, "state_dist")
     da = distribution(action_dist, mdp.n_actions, "action_dist")
     w = _resolve_weights(coverage_weights(ds, da) if weights is None else weights, mdp, ds, da)
