@@ -12,10 +12,12 @@ from rewardshaping.metrics.canonical import (
     dard_canonical,
     epic_canonical,
     minimal_canonical,
+    val_advantage,
     val_canonical,
 )
 from rewardshaping.metrics.distance import (
     dard_distance,
+    distance_from_canonical,
     epic_distance,
     standardize,
     starc_distance,
@@ -37,6 +39,7 @@ __all__ = [
     "dard_canonical",
     "val_canonical",
     "minimal_canonical",
+    "val_advantage",
     "reward_norm",
     "transition_weights",
     "coverage_weights",
@@ -45,6 +48,7 @@ __all__ = [
     "starc_distance",
     "epic_distance",
     "dard_distance",
+    "distance_from_canonical",
     "normalized_regret",
     "policy_regret",
 ]

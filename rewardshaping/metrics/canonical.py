@@ -37,6 +37,7 @@ __all__ = [
     "epic_canonical",
     "dard_canonical",
     "val_canonical",
+    "val_advantage",
     "minimal_canonical",
     "distribution",
 ]
@@ -151,6 +152,30 @@ def val_canonical(
         >>> bool(np.allclose(a, b))
         True
     """
+    R = np.asarray(reward, dtype=np.float64)
+    adv = val_advantage(R, transition, gamma, policy)
+    return np.broadcast_to(adv[..., None], R.shape).copy()
+
+
+def val_advantage(
+    reward: np.ndarray,
+    transition: np.ndarray,
+    gamma: float,
+    policy: np.ndarray | None = None,
+) -> np.ndarray:
+    """The VAL canonical reward without its constant s' axis: A^pi(s, a), shape (..., S, A).
+
+    :func:`val_canonical` is this, broadcast over s'. The distances use this compact form (S
+    times less memory and work) with the norm weights summed over s', which gives the same
+    numbers.
+
+    Example:
+        >>> from rewardshaping.tabular import random_mdp
+        >>> mdp = random_mdp(4, 2, 0.9, seed=0)
+        >>> adv = val_advantage(mdp.reward, mdp.transition, 0.9)
+        >>> bool(np.allclose(adv, val_canonical(mdp.reward, mdp.transition, 0.9)[..., 0]))
+        True
+    """
     T = check_transition(transition)
     gamma = check_gamma(gamma)
     S, A, _ = T.shape
@@ -158,8 +183,7 @@ def val_canonical(
     pi = np.full((S, A), 1.0 / A) if policy is None else as_stochastic_policy(policy, S, A)
     rbar = expected_reward(T, R)
     V = values_from_expected(T, rbar, gamma, pi)
-    adv = q_from_expected(T, rbar, gamma, V) - V[..., None]
-    return np.broadcast_to(adv[..., None], R.shape).copy()
+    return q_from_expected(T, rbar, gamma, V) - V[..., None]
 
 
 def minimal_canonical(

@@ -29,8 +29,9 @@ from typing import Literal
 
 import numpy as np
 
-from rewardshaping.metrics.canonical import Canon, canonicalize, distribution
+from rewardshaping.metrics.canonical import Canon, canonicalize, distribution, val_advantage
 from rewardshaping.metrics.norms import (
+    CHUNK,
     Norm,
     check_weights,
     coverage_weights,
@@ -46,6 +47,7 @@ __all__ = [
     "dard_distance",
     "standardize",
     "distance_between",
+    "distance_from_canonical",
     "ZERO_RTOL",
 ]
 
@@ -93,7 +95,7 @@ def standardize(
 
     ``scale`` (...,) is max |R| of the rewards the canonical vectors came from; c is zero-like
     when its entries of positive weight are all below ``ZERO_RTOL * scale``. ``weights`` are
-    probabilities.
+    probabilities (summing to 1), or None for unweighted norms.
 
     Example:
         >>> import numpy as np
@@ -104,14 +106,21 @@ def standardize(
     c = np.asarray(canonical, dtype=np.float64)
     if norm == "pearson":
         c = c - (c.mean(-1) if weights is None else c @ weights)[..., None]
-    n = vector_norm(c, norm, weights)
-    big = vector_norm(c, "linf", weights)  # largest entry the weights cover
+    shape = c.shape
+    c = c.reshape(-1, shape[-1])
+    # c is centred above, so the Pearson norm is the L2 norm of c.
+    n = vector_norm(c, "l2" if norm == "pearson" else norm, weights)
+    zero = n <= 0
     if scale is not None:
-        zero = (n <= 0) | (big <= ZERO_RTOL * np.asarray(scale))
-    else:
-        zero = n <= 0
-    safe = np.where(zero, 1.0, n)
-    return np.where(zero[..., None], 0.0, c / safe[..., None])
+        thresh = ZERO_RTOL * np.broadcast_to(scale, shape[:-1]).reshape(-1)
+        # With probability weights each norm is at most the largest covered entry, so only rows
+        # of small norm can be zero-like; unweighted norms need the check on every row.
+        maybe = n <= thresh if weights is not None else np.ones(n.shape, bool)
+        if maybe.any():
+            big = vector_norm(c[maybe], "linf", weights)  # largest entry the weights cover
+            zero[maybe] |= big <= thresh[maybe]
+    factor = np.where(zero, 0.0, 1.0 / np.where(zero, 1.0, n))
+    return (c * factor[:, None]).reshape(shape)
 
 
 def distance_between(
@@ -132,7 +141,16 @@ def distance_between(
     """
     m = "l2" if metric == "pearson" else metric  # standardised vectors are already centred
     if not pairwise:
-        return vector_norm(s1 - s2, m, weights) / bound
+        shape = np.broadcast_shapes(s1.shape, s2.shape)
+        if len(shape) == 1:
+            return vector_norm(s1 - s2, m, weights) / bound
+        b1, b2 = np.broadcast_to(s1, shape), np.broadcast_to(s2, shape)
+        out = np.empty(shape[:-1])
+        # Blocks along the first axis keep the difference array small (see norms.CHUNK).
+        step = max(1, CHUNK // int(np.prod(shape[1:])))
+        for i in range(0, shape[0], step):
+            out[i : i + step] = vector_norm(b1[i : i + step] - b2[i : i + step], m, weights)
+        return out / bound
     out = np.empty((s1.shape[0], s2.shape[0]))
     for i in range(s1.shape[0]):  # one row at a time keeps memory at K2 * N
         out[i] = vector_norm(s1[i] - s2, m, weights) / bound
@@ -167,16 +185,85 @@ def _compare(
             ) from None
     metric = norm if metric is None else metric
     bound = metric_bound(norm, metric, w)
+    if canon == "val":
+        # VAL is constant in s': work on (S, A) with the weights summed over s' (same numbers).
+        w = w.reshape(S, A, S).sum(-1).reshape(-1)
 
-    def std(R: np.ndarray) -> np.ndarray:
+    def canonical(R: np.ndarray) -> np.ndarray:
+        if canon == "val":
+            c = val_advantage(R, mdp.transition, mdp.gamma, canon_options.get("policy"))
+            return c.reshape(*c.shape[:-2], -1)
         c = canonicalize(R, mdp, canon, **canon_options)
-        scale = np.max(np.abs(R), axis=(-3, -2, -1))
-        return standardize(c.reshape(*c.shape[:-3], -1), norm, w, scale)
+        return c.reshape(*c.shape[:-3], -1)
 
-    s1 = std(R1)
-    s2 = s1 if R2 is R1 else std(R2)
+    c1 = canonical(R1)
+    c2 = c1 if R2 is R1 else canonical(R2)
+    return _finish(
+        c1, c2, _max_abs(R1), _max_abs(R2), norm, metric, w, bound, pairwise, same=R2 is R1
+    )
+
+
+def _max_abs(R: np.ndarray) -> np.ndarray:
+    """max |R| over the last three axes, without an |R| temporary."""
+    return np.maximum(R.max(axis=(-3, -2, -1)), -R.min(axis=(-3, -2, -1)))
+
+
+def _finish(c1, c2, scale1, scale2, norm, metric, w, bound, pairwise, same=False):
+    s1 = standardize(c1, norm, w, scale1)
+    s2 = s1 if same else standardize(c2, norm, w, scale2)
     d = distance_between(s1, s2, metric, w, bound, pairwise)
     return float(d) if d.ndim == 0 else d
+
+
+def distance_from_canonical(
+    C1: np.ndarray,
+    C2: np.ndarray,
+    *,
+    norm: Norm = "l2",
+    metric: Norm | None = None,
+    weights: np.ndarray | None = None,
+    scale1: np.ndarray | None = None,
+    scale2: np.ndarray | None = None,
+    pairwise: bool = False,
+) -> np.ndarray | float:
+    """The distance step of a STARC metric, for rewards already canonicalised.
+
+    For callers that reuse canonical rewards across norms, or build them cheaply (every
+    canonicalisation here is linear, so c(R1 + t (R2 - R1)) = c(R1) + t (c(R2) - c(R1))).
+    Same conventions as :func:`starc_distance`.
+
+    Args:
+        C1, C2: canonical rewards (..., S, A, S), e.g. from
+            :func:`~rewardshaping.metrics.canonicalize`.
+        norm, metric: as in :func:`starc_distance`.
+        weights: W (S, A, S) (rescaled to sum to 1) or None for uniform.
+        scale1, scale2: max |R| of the rewards C1 and C2 came from (the zero convention); None
+            treats only exactly-zero canonical rewards as zero.
+
+    Example:
+        >>> import numpy as np
+        >>> from rewardshaping.metrics import canonicalize
+        >>> from rewardshaping.tabular import random_mdp
+        >>> mdp = random_mdp(8, 2, 0.9, seed=0)
+        >>> R1, R2 = np.random.default_rng(0).normal(size=(2, 8, 2, 8))
+        >>> C1, C2 = canonicalize(np.stack([R1, R2]), mdp, "val")
+        >>> d = distance_from_canonical(C1, C2)
+        >>> bool(np.isclose(d, starc_distance(R1, R2, mdp)))
+        True
+    """
+    C1, C2 = np.asarray(C1, dtype=np.float64), np.asarray(C2, dtype=np.float64)
+    if C1.ndim < 3 or C1.shape[-3:] != C2.shape[-3:]:
+        raise ValueError(
+            f"C1 and C2 must have shapes (..., S, A, S) with the same S, A; got {C1.shape} and "
+            f"{C2.shape}"
+        )
+    shape = C1.shape[-3:]
+    w = np.ones(shape) if weights is None else check_weights(weights, shape)
+    w = w.reshape(-1) / w.sum()
+    metric = norm if metric is None else metric
+    bound = metric_bound(norm, metric, w)
+    flat = lambda C: C.reshape(*C.shape[:-3], -1)  # noqa: E731
+    return _finish(flat(C1), flat(C2), scale1, scale2, norm, metric, w, bound, pairwise)
 
 
 def starc_distance(

@@ -28,6 +28,7 @@ __all__ = [
     "coverage_weights",
     "metric_bound",
     "vector_norm",
+    "CHUNK",
 ]
 
 Norm = Literal["l1", "l2", "linf", "pearson"]
@@ -55,16 +56,43 @@ def vector_norm(x: np.ndarray, norm: Norm, weights: np.ndarray | None = None) ->
     """
     _check_norm(norm)
     x = np.asarray(x, dtype=np.float64)
-    if norm == "pearson":
-        mean = x.mean(-1) if weights is None else (x @ weights) / weights.sum()
-        x = x - mean[..., None]
-    if norm == "linf":
-        if weights is not None:
+    if weights is not None and norm == "linf":
+        if not np.all(weights > 0):
             x = x[..., weights > 0]
-        return np.max(np.abs(x), axis=-1, initial=0.0)
+        weights = None  # Linf ignores the size of positive weights
+    scale = 1.0
+    if weights is not None and np.all(weights == weights.flat[0]):
+        # Uniform weights: an unweighted sum times a constant, computed with faster kernels.
+        scale, weights = float(weights.flat[0]), None
+    n = x.shape[-1]
+    flat = x.reshape(-1, n)
+    out = np.empty(flat.shape[0])
+    step = max(1, CHUNK // max(n, 1))
+    for i in range(0, flat.shape[0], step):
+        out[i : i + step] = _sum_rows(flat[i : i + step], norm, weights)
     if norm == "l1":
-        return np.abs(x).sum(-1) if weights is None else np.abs(x) @ weights
-    return np.sqrt((x * x).sum(-1) if weights is None else (x * x) @ weights)
+        out *= scale
+    elif norm != "linf":
+        out = np.sqrt(out * scale)
+    return out.reshape(x.shape[:-1])
+
+
+#: Elements per block in row-wise loops: temporaries of this size stay in cache, where whole-array
+#: temporaries of large reward batches cost more in allocation than in arithmetic.
+CHUNK = 1 << 16
+
+
+def _sum_rows(x: np.ndarray, norm: str, w: np.ndarray | None) -> np.ndarray:
+    """sum w |x| (l1), sum w x^2 (l2, pearson after centring) or max |x| (linf), per row."""
+    if norm == "linf":
+        return np.maximum(x.max(-1, initial=-np.inf), -x.min(-1, initial=np.inf)).clip(0)
+    if norm == "l1":
+        return np.abs(x).sum(-1) if w is None else np.abs(x) @ w
+    if norm == "pearson":
+        x = x - (x.mean(-1) if w is None else (x @ w) / w.sum())[:, None]
+    if w is not None:
+        x = x * np.sqrt(w)
+    return np.einsum("ij,ij->i", x, x)  # a dot-product kernel, no x * x temporary
 
 
 def reward_norm(x: np.ndarray, norm: Norm = "l2", weights: np.ndarray | None = None) -> np.ndarray:
