@@ -124,7 +124,7 @@ def plot(corr: dict[str, float], results: dict[str, np.ndarray], path: Path) -> 
     ax1.set_ylabel("Pearson correlation with normalised regret")
     ax1.set_ylim(0, 1)
     ax1.axhline(0.85, color="grey", lw=0.8, ls="--")
-    ax1.legend(title="norm = metric", fontsize=8, loc="lower right")
+    ax1.legend(title="norm = metric", fontsize=8, loc="upper left", ncol=2)
     ax1.set_title("Distance vs (symmetric) regret")
     rng = np.random.default_rng(0)
     n = results["regret"].size

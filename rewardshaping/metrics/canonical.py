@@ -38,6 +38,7 @@ __all__ = [
     "dard_canonical",
     "val_canonical",
     "val_advantage",
+    "advantage_from_expected",
     "minimal_canonical",
     "distribution",
 ]
@@ -177,13 +178,34 @@ def val_advantage(
         True
     """
     T = check_transition(transition)
-    gamma = check_gamma(gamma)
     S, A, _ = T.shape
     R = check_rewards(reward, S, A)
+    return advantage_from_expected(T, expected_reward(T, R), check_gamma(gamma), policy)
+
+
+def advantage_from_expected(
+    transition: np.ndarray,
+    expected: np.ndarray,
+    gamma: float,
+    policy: np.ndarray | None = None,
+) -> np.ndarray:
+    """A^pi(s, a) (..., S, A) from expected rewards E_T[R] (..., S, A); inputs unchecked.
+
+    All rewards share one factorisation of (I - gamma P_pi), so canonicalising a batch costs
+    about as much as one reward.
+
+    Example:
+        >>> from rewardshaping.tabular import expected_reward, random_mdp
+        >>> mdp = random_mdp(4, 2, 0.9, seed=0)
+        >>> rbar = expected_reward(mdp.transition, mdp.reward)
+        >>> adv = advantage_from_expected(mdp.transition, rbar, 0.9)
+        >>> bool(np.allclose(adv, val_advantage(mdp.reward, mdp.transition, 0.9)))
+        True
+    """
+    S, A, _ = transition.shape
     pi = np.full((S, A), 1.0 / A) if policy is None else as_stochastic_policy(policy, S, A)
-    rbar = expected_reward(T, R)
-    V = values_from_expected(T, rbar, gamma, pi)
-    return q_from_expected(T, rbar, gamma, V) - V[..., None]
+    V = values_from_expected(transition, expected, gamma, pi)
+    return q_from_expected(transition, expected, gamma, V) - V[..., None]
 
 
 def minimal_canonical(

@@ -29,7 +29,12 @@ from typing import Literal
 
 import numpy as np
 
-from rewardshaping.metrics.canonical import Canon, canonicalize, distribution, val_advantage
+from rewardshaping.metrics.canonical import (
+    Canon,
+    advantage_from_expected,
+    canonicalize,
+    distribution,
+)
 from rewardshaping.metrics.norms import (
     CHUNK,
     Norm,
@@ -37,9 +42,11 @@ from rewardshaping.metrics.norms import (
     coverage_weights,
     metric_bound,
     transition_weights,
+    uniform_factor,
     vector_norm,
 )
 from rewardshaping.tabular.mdp import TabularMDP, check_rewards
+from rewardshaping.tabular.solve import expected_reward
 
 __all__ = [
     "starc_distance",
@@ -67,20 +74,19 @@ def _resolve_weights(
     mdp: TabularMDP,
     state_dist: np.ndarray | None,
     action_dist: np.ndarray | None,
-) -> np.ndarray:
-    """Probability weights over the S*A*S entries (flattened)."""
+) -> np.ndarray | None:
+    """Probability weights over the S*A*S entries (flattened); None for uniform weights."""
     _check_mdp(mdp)
-    shape = mdp.transition.shape
     if weights is None or (isinstance(weights, str) and weights == "uniform"):
-        w = np.ones(shape)
-    elif isinstance(weights, str) and weights == "transition":
+        return None  # no S*A*S array to build: unweighted sums, rescaled in _finish
+    if isinstance(weights, str) and weights == "transition":
         w = transition_weights(mdp, state_dist, action_dist)
     elif isinstance(weights, str):
         raise ValueError(
             f"weights must be None, 'uniform', 'transition' or an array, got {weights!r}"
         )
     else:
-        w = check_weights(weights, shape)
+        w = check_weights(weights, mdp.transition.shape)
     w = w.reshape(-1)
     return w / w.sum()
 
@@ -184,20 +190,29 @@ def _compare(
                 "distance matrix"
             ) from None
     metric = norm if metric is None else metric
-    bound = metric_bound(norm, metric, w)
-    if canon == "val":
+    bound = metric_bound(norm, metric, w, size=S * A * S)
+    if canon == "val" and w is not None:
         # VAL is constant in s': work on (S, A) with the weights summed over s' (same numbers).
         w = w.reshape(S, A, S).sum(-1).reshape(-1)
 
-    def canonical(R: np.ndarray) -> np.ndarray:
-        if canon == "val":
-            c = val_advantage(R, mdp.transition, mdp.gamma, canon_options.get("policy"))
-            return c.reshape(*c.shape[:-2], -1)
-        c = canonicalize(R, mdp, canon, **canon_options)
-        return c.reshape(*c.shape[:-3], -1)
-
-    c1 = canonical(R1)
-    c2 = c1 if R2 is R1 else canonical(R2)
+    if canon == "val":
+        # One linear solve for both sides: stack the (small) expected rewards of R1 and R2.
+        T = mdp.transition
+        r1, r2 = expected_reward(T, R1), expected_reward(T, R2)
+        flat = np.concatenate([r1.reshape(-1, S, A), r2.reshape(-1, S, A)])
+        adv = advantage_from_expected(T, flat, mdp.gamma, canon_options.get("policy"))
+        adv = adv.reshape(len(flat), S * A)
+        n1 = int(np.prod(r1.shape[:-2]))
+        c1 = adv[:n1].reshape(*r1.shape[:-2], S * A)
+        c2 = adv[n1:].reshape(*r2.shape[:-2], S * A)
+    else:
+        c1 = canonicalize(R1, mdp, canon, **canon_options)
+        c1 = c1.reshape(*c1.shape[:-3], -1)
+        if R2 is R1:
+            c2 = c1
+        else:
+            c2 = canonicalize(R2, mdp, canon, **canon_options)
+            c2 = c2.reshape(*c2.shape[:-3], -1)
     return _finish(
         c1, c2, _max_abs(R1), _max_abs(R2), norm, metric, w, bound, pairwise, same=R2 is R1
     )
@@ -212,6 +227,8 @@ def _finish(c1, c2, scale1, scale2, norm, metric, w, bound, pairwise, same=False
     s1 = standardize(c1, norm, w, scale1)
     s2 = s1 if same else standardize(c2, norm, w, scale2)
     d = distance_between(s1, s2, metric, w, bound, pairwise)
+    if w is None:  # unweighted sums stand for uniform probability weights
+        d = d * uniform_factor(norm, metric, c1.shape[-1])
     return float(d) if d.ndim == 0 else d
 
 
@@ -258,10 +275,10 @@ def distance_from_canonical(
             f"{C2.shape}"
         )
     shape = C1.shape[-3:]
-    w = np.ones(shape) if weights is None else check_weights(weights, shape)
-    w = w.reshape(-1) / w.sum()
+    w = None if weights is None else check_weights(weights, shape).reshape(-1)
+    w = None if w is None else w / w.sum()
     metric = norm if metric is None else metric
-    bound = metric_bound(norm, metric, w)
+    bound = metric_bound(norm, metric, w, size=int(np.prod(shape)))
     flat = lambda C: C.reshape(*C.shape[:-3], -1)  # noqa: E731
     return _finish(flat(C1), flat(C2), scale1, scale2, norm, metric, w, bound, pairwise)
 
@@ -315,7 +332,7 @@ def starc_distance(
     if canon == "val":
         options["policy"] = policy
     elif canon == "minimal":
-        options["weights"] = None if weights is None else w.reshape(mdp.transition.shape)
+        options["weights"] = None if w is None else w.reshape(mdp.transition.shape)
     elif canon in ("epic", "dard"):
         options["action_dist"] = action_dist
         if canon == "epic":
@@ -355,7 +372,9 @@ def epic_distance(
     _check_mdp(mdp)
     ds = distribution(state_dist, mdp.n_states, "state_dist")
     da = distribution(action_dist, mdp.n_actions, "action_dist")
-    w = _resolve_weights(coverage_weights(ds, da) if weights is None else weights, mdp, ds, da)
+    if weights is None and (state_dist is not None or action_dist is not None):
+        weights = coverage_weights(ds, da)
+    w = _resolve_weights(weights, mdp, ds, da)
     return _compare(R1, R2, mdp, "epic", norm, None, w, pairwise, state_dist=ds, action_dist=da)
 
 

@@ -28,6 +28,7 @@ __all__ = [
     "coverage_weights",
     "metric_bound",
     "vector_norm",
+    "uniform_factor",
     "CHUNK",
 ]
 
@@ -161,17 +162,20 @@ def coverage_weights(
     return ds[:, None, None] * da[None, :, None] * dn[None, None, :]
 
 
-def metric_bound(norm: Norm, metric: Norm, weights: np.ndarray) -> float:
+def metric_bound(
+    norm: Norm, metric: Norm, weights: np.ndarray | None = None, size: int | None = None
+) -> float:
     """sup of metric(x - y) over x, y with norm(x) = norm(y) = 1, for probability ``weights``.
 
     It is 2 when the metric's exponent q is at most the norm's p (weighted Lp norms with weights
     summing to 1 grow with p), and 2 w_min^(1/q - 1/p) otherwise (attained at x = -y = a unit
     vector on the entry of least positive weight). STARC distances divide by it, so they lie
-    in [0, 1], with 1 reached by opposite rewards when metric == norm.
+    in [0, 1], with 1 reached by opposite rewards when metric == norm. ``weights=None`` means
+    uniform weights over ``size`` entries.
 
     Example:
         >>> import numpy as np
-        >>> metric_bound("l2", "l2", np.full(4, 0.25)), metric_bound("l1", "l2", np.full(4, 0.25))
+        >>> metric_bound("l2", "l2", np.full(4, 0.25)), metric_bound("l1", "l2", size=4)
         (2.0, 4.0)
     """
     _check_norm(norm)
@@ -179,5 +183,22 @@ def metric_bound(norm: Norm, metric: Norm, weights: np.ndarray) -> float:
     p, q = _EXPONENT[norm], _EXPONENT[metric]
     if q <= p:
         return 2.0
-    w_min = float(np.min(weights[weights > 0]))
+    if weights is None:
+        if size is None:
+            raise ValueError("metric_bound needs weights or the size of uniform weights")
+        w_min = 1.0 / size
+    else:
+        w_min = float(np.min(weights[weights > 0]))
     return 2.0 * w_min ** (1.0 / q - 1.0 / p)
+
+
+def uniform_factor(norm: Norm, metric: Norm, size: int) -> float:
+    """n^(1/p - 1/q): turns metric(s1 - s2) computed with unweighted norms (sums over ``size``
+    entries) into the value with uniform probability weights (means), which the bound assumes.
+
+    Example:
+        >>> uniform_factor("l2", "l2", 100), uniform_factor("l1", "linf", 100)
+        (1.0, 100.0)
+    """
+    p, q = _EXPONENT[norm], _EXPONENT[metric]
+    return float(size) ** (1.0 / p - 1.0 / q)
