@@ -2,7 +2,10 @@
 
 Pure functions over arrays (tabular, exact) or over samples (continuous or large envs); no env
 wrapping. Exact: :mod:`~rewardshaping.metrics.canonical`, :mod:`~rewardshaping.metrics.norms`,
-:mod:`~rewardshaping.metrics.distance`, :mod:`~rewardshaping.metrics.regret`.
+:mod:`~rewardshaping.metrics.distance`, :mod:`~rewardshaping.metrics.regret`. Sampled:
+:mod:`~rewardshaping.metrics.sampled` (estimators, bootstrap, LSTD values) reading
+:mod:`~rewardshaping.metrics.sources` (reward functions, transition models, coverage). The
+``rewardshaping compare`` command: :mod:`~rewardshaping.metrics.command`.
 May import: numpy, gymnasium, ``rewardshaping`` core modules and ``rewardshaping.tabular``.
 """
 
@@ -30,6 +33,24 @@ from rewardshaping.metrics.norms import (
     transition_weights,
 )
 from rewardshaping.metrics.regret import normalized_regret, policy_regret
+from rewardshaping.metrics.sampled import (
+    FourierFeatures,
+    OneHotFeatures,
+    SampledDistance,
+    bootstrap_distances,
+    lstd_values,
+    sampled_canonical,
+    sampled_distance,
+)
+from rewardshaping.metrics.sources import (
+    MujocoModel,
+    RewardFunction,
+    TabularModel,
+    as_reward_fn,
+    env_reward,
+    rollout_transitions,
+    space_transitions,
+)
 
 __all__ = [
     "CANONICALIZATIONS",
@@ -51,4 +72,18 @@ __all__ = [
     "distance_from_canonical",
     "normalized_regret",
     "policy_regret",
+    "SampledDistance",
+    "sampled_canonical",
+    "sampled_distance",
+    "bootstrap_distances",
+    "lstd_values",
+    "OneHotFeatures",
+    "FourierFeatures",
+    "RewardFunction",
+    "as_reward_fn",
+    "env_reward",
+    "TabularModel",
+    "MujocoModel",
+    "rollout_transitions",
+    "space_transitions",
 ]
