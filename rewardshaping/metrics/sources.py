@@ -227,7 +227,14 @@ def env_reward(env: gym.Env, model: MujocoModel | None = None) -> RewardFunction
             return R[np.asarray(obs, int), np.asarray(action, int), np.asarray(next_obs, int)]
 
         return RewardFunction(tabular_reward, name="env")
-    model = MujocoModel(env) if model is None else model
+    if model is None:
+        try:
+            model = MujocoModel(env)
+        except (TypeError, ValueError) as e:
+            raise TypeError(
+                "the env's own reward can be evaluated at arbitrary (s, a) only for tabular "
+                f"envs and MuJoCo envs whose observation is the state: {e}"
+            ) from None
 
     def stepped_reward(obs, action, next_obs):
         model.sample(obs, action)
