@@ -188,8 +188,12 @@ def _run(args: argparse.Namespace) -> int:
         raise SystemExit("compare needs at least two --reward")
     import rewardshaping.envs  # noqa: F401  (registers the rewardshaping/ env ids)
 
-    env = gym.make(args.env, **parse_env_kwargs(args.env_kwargs))
-    model = _model_of(env)
+    # User errors (bad specs, missing modules) end with one line, not a traceback.
+    try:
+        env = gym.make(args.env, **parse_env_kwargs(args.env_kwargs))
+        model = _model_of(env)
+    except (ValueError, TypeError, gym.error.Error) as e:
+        raise SystemExit(f"rewardshaping compare: {e}") from None
     mdp = getattr(env.unwrapped, "mdp", None)
     gamma = args.gamma if args.gamma is not None else (mdp.gamma if mdp is not None else 0.99)
     if args.canon in ("dard", "val") and model is None:
@@ -197,7 +201,10 @@ def _run(args: argparse.Namespace) -> int:
             f"--canon {args.canon} needs a transition model; {args.env} has none (tabular and "
             "state-observation MuJoCo envs do). Use --canon epic."
         )
-    rewards = [load_reward(spec, env, model) for spec in args.reward]
+    try:
+        rewards = [load_reward(spec, env, model) for spec in args.reward]
+    except (ValueError, TypeError, AttributeError, ImportError, OSError) as e:
+        raise SystemExit(f"rewardshaping compare: {e}") from None
     if args.coverage == "rollouts":
         cov = rollout_transitions(env, args.outer, seed=args.seed)
     else:
