@@ -110,23 +110,59 @@ def standardize(
                [0.    , 0.    ]])
     """
     c = np.asarray(canonical, dtype=np.float64)
-    if norm == "pearson":
-        c = c - (c.mean(-1) if weights is None else c @ weights)[..., None]
+    mean, factor = _standard_form(c, norm, weights, scale)
+    return (c - mean[..., None]) * factor[..., None]
+
+
+def _standard_form(
+    c: np.ndarray, norm: Norm, weights: np.ndarray | None, scale: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """(mean, factor), shapes c.shape[:-1], with standardize(c) = (c - mean) * factor.
+
+    Kept apart so that paired distances can standardise block by block without materialising
+    the standardised arrays.
+    """
     shape = c.shape
-    c = c.reshape(-1, shape[-1])
-    # c is centred above, so the Pearson norm is the L2 norm of c.
-    n = vector_norm(c, "l2" if norm == "pearson" else norm, weights)
+    flat = c.reshape(-1, shape[-1])
+    if norm == "pearson":
+        mean = flat.mean(-1) if weights is None else flat @ weights
+    else:
+        mean = np.zeros(flat.shape[0])
+    n = vector_norm(flat, norm, weights)  # "pearson" centres inside, block by block
     zero = n <= 0
     if scale is not None:
         thresh = ZERO_RTOL * np.broadcast_to(scale, shape[:-1]).reshape(-1)
-        # With probability weights each norm is at most the largest covered entry, so only rows
-        # of small norm can be zero-like; unweighted norms need the check on every row.
-        maybe = n <= thresh if weights is not None else np.ones(n.shape, bool)
+        # A norm is at most the largest covered entry (probability weights) or N^(1/p) times
+        # it (unweighted sums over N entries): only rows of small norm can be zero-like.
+        p = {"l1": 1.0, "l2": 2.0, "pearson": 2.0}.get(norm)
+        limit = thresh if weights is not None or p is None else thresh * shape[-1] ** (1 / p)
+        maybe = n <= limit
         if maybe.any():
-            big = vector_norm(c[maybe], "linf", weights)  # largest entry the weights cover
+            # The largest (centred) entry that the weights cover.
+            big = vector_norm(flat[maybe] - mean[maybe, None], "linf", weights)
             zero[maybe] |= big <= thresh[maybe]
     factor = np.where(zero, 0.0, 1.0 / np.where(zero, 1.0, n))
-    return (c * factor[:, None]).reshape(shape)
+    return mean.reshape(shape[:-1]), factor.reshape(shape[:-1])
+
+
+def _paired_distances(c1, c2, norm, metric, w, scale1, scale2) -> np.ndarray:
+    """metric(s(c1) - s(c2)) for broadcast pairs, standardising block by block."""
+    m1, f1 = _standard_form(c1, norm, w, scale1)
+    m2, f2 = _standard_form(c2, norm, w, scale2)
+    m = "l2" if metric == "pearson" else metric
+    shape = np.broadcast_shapes(c1.shape, c2.shape)
+    lead = shape[:-1]
+    parts = [np.broadcast_to(x, shape) for x in (c1, c2)]
+    parts += [np.broadcast_to(x, lead)[..., None] for x in (m1, f1, m2, f2)]
+    if not lead:
+        b1, b2, a1, g1, a2, g2 = parts
+        return vector_norm((b1 - a1) * g1 - (b2 - a2) * g2, m, w)
+    out = np.empty(lead)
+    step = max(1, CHUNK // int(np.prod(shape[1:])))  # blocks along the first axis
+    for i in range(0, shape[0], step):
+        b1, b2, a1, g1, a2, g2 = (x[i : i + step] for x in parts)
+        out[i : i + step] = vector_norm((b1 - a1) * g1 - (b2 - a2) * g2, m, w)
+    return out
 
 
 def distance_between(
@@ -224,9 +260,12 @@ def _max_abs(R: np.ndarray) -> np.ndarray:
 
 
 def _finish(c1, c2, scale1, scale2, norm, metric, w, bound, pairwise, same=False):
-    s1 = standardize(c1, norm, w, scale1)
-    s2 = s1 if same else standardize(c2, norm, w, scale2)
-    d = distance_between(s1, s2, metric, w, bound, pairwise)
+    if pairwise:
+        s1 = standardize(c1, norm, w, scale1)
+        s2 = s1 if same else standardize(c2, norm, w, scale2)
+        d = distance_between(s1, s2, metric, w, bound, pairwise)
+    else:
+        d = _paired_distances(c1, c2, norm, metric, w, scale1, scale2) / bound
     if w is None:  # unweighted sums stand for uniform probability weights
         d = d * uniform_factor(norm, metric, c1.shape[-1])
     return float(d) if d.ndim == 0 else d
