@@ -14,9 +14,9 @@ import numpy as np
 
 from rewardshaping.tabular.mdp import TabularMDP, check_rewards
 from rewardshaping.tabular.solve import (
-    _policy_iteration,
     as_stochastic_policy,
     expected_reward,
+    policy_iteration,
     values_from_expected,
 )
 
@@ -45,8 +45,8 @@ def policy_regret(true_reward: np.ndarray, policy: np.ndarray, mdp: TabularMDP) 
     """
     R = check_rewards(true_reward, mdp.n_states, mdp.n_actions, "true_reward")
     rbar = expected_reward(mdp.transition, R)
-    best = _policy_iteration(mdp.transition, rbar, mdp.gamma, 1000)
-    worst = _policy_iteration(mdp.transition, -rbar, mdp.gamma, 1000)
+    best = policy_iteration(mdp.transition, rbar, mdp.gamma, 1000)
+    worst = policy_iteration(mdp.transition, -rbar, mdp.gamma, 1000)
     out = _normalise(
         _returns(mdp, rbar, best),
         _returns(mdp, rbar, policy),
@@ -78,9 +78,9 @@ def normalized_regret(
     R2 = check_rewards(proxy_reward, S, A, "proxy_reward")
     T, g = mdp.transition, mdp.gamma
     r1 = expected_reward(T, R1)
-    best = _policy_iteration(T, r1, g, 1000)
-    worst = _policy_iteration(T, -r1, g, 1000)
-    proxy = _policy_iteration(T, expected_reward(T, R2), g, 1000)
+    best = policy_iteration(T, r1, g, 1000)
+    worst = policy_iteration(T, -r1, g, 1000)
+    proxy = policy_iteration(T, expected_reward(T, R2), g, 1000)
     scale = np.max(np.abs(R1), axis=(-3, -2, -1)) / (1.0 - g)
     j_proxy = _returns(mdp, r1, proxy)  # broadcasts R1's and R2's batch axes
     out = _normalise(_returns(mdp, r1, best), j_proxy, _returns(mdp, r1, worst), scale)

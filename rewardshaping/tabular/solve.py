@@ -26,6 +26,7 @@ __all__ = [
     "value_iteration",
     "optimal_policy",
     "worst_policy",
+    "policy_iteration",
 ]
 
 
@@ -235,7 +236,7 @@ def optimal_policy(
         [[1, 1], [0, 0]]
     """
     T, R, gamma = _checked(transition, reward, gamma)
-    return _policy_iteration(T, expected_reward(T, R), gamma, max_iter)
+    return policy_iteration(T, expected_reward(T, R), gamma, max_iter)
 
 
 def worst_policy(
@@ -251,10 +252,24 @@ def worst_policy(
         [0, 0]
     """
     T, R, gamma = _checked(transition, reward, gamma)
-    return _policy_iteration(T, -expected_reward(T, R), gamma, max_iter)
+    return policy_iteration(T, -expected_reward(T, R), gamma, max_iter)
 
 
-def _policy_iteration(T: np.ndarray, rbar: np.ndarray, gamma: float, max_iter: int) -> np.ndarray:
+def policy_iteration(
+    transition: np.ndarray, expected: np.ndarray, gamma: float, max_iter: int = 1000
+) -> np.ndarray:
+    """Optimal deterministic policies (..., S) for expected rewards r(s, a) (..., S, A).
+
+    The unchecked core of :func:`optimal_policy` (Howard's policy iteration, batched: each
+    iteration is one batched linear solve over the rewards that have not converged yet).
+
+    Example:
+        >>> import numpy as np
+        >>> T = np.zeros((2, 2, 2)); T[:, 0, 0] = 1; T[:, 1, 1] = 1
+        >>> policy_iteration(T, np.array([[0.0, 1.0], [0.0, 1.0]]), 0.9).tolist()
+        [1, 1]
+    """
+    T, rbar = transition, expected
     S, A, _ = T.shape
     batch = rbar.shape[:-2]
     rbar = rbar.reshape(-1, S, A)
