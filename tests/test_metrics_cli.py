@@ -110,7 +110,8 @@ def test_compare_errors(reward_file, capsys):
     with pytest.raises(SystemExit, match="at least two"):
         main(["compare", "--env", "CartPole-v1", "--reward", "env"])
     with pytest.raises(SystemExit, match="needs a transition model"):
-        main(["compare", "--env", "CartPole-v1", "--reward", "env", "--reward", "env"])
+        main(["compare", "--env", "CartPole-v1", "--canon", "dard", "--reward", "env",
+              "--reward", "env"])  # fmt: skip
     ok = "my_rewards:forward_only"
     with pytest.raises(SystemExit, match="'env' or 'module:attr'"):
         main(["compare", "--env", "CartPole-v1", "--canon", "epic", "--reward", ok,

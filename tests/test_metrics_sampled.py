@@ -133,6 +133,22 @@ def test_sampled_val_ignores_redistribution_as_inner_samples_grow(tab):
     assert starc_distance(R1, R1 + X, mdp) < 1e-9  # the exact metric: 0
 
 
+def test_model_free_val_on_rollouts(tab):
+    # No model: TD on the coverage transitions and their own s' as the single inner sample.
+    # Shaping still cancels exactly; with one inner sample a small upward bias remains.
+    mdp, model, R1, R2 = tab
+    shaped = 2.0 * shape_reward(R1, np.arange(S, dtype=float), G)
+    cov = space_transitions(spaces.Discrete(S), spaces.Discrete(A), 20000, model=model, seed=0)
+    res = sampled_distance(
+        [lookup(R1), lookup(shaped), lookup(R2)], cov, G, n_inner=32, n_bootstrap=100
+    )
+    assert res.n_inner == 1
+    assert res.distance[0, 1] < 1e-6 and res.ci_low[0, 1] <= 1e-6
+    assert abs(res.distance[0, 2] - starc_distance(R1, R2, mdp)) < 0.03
+    with pytest.raises(ValueError, match="model-free VAL"):
+        sampled_distance([lookup(R1)], cov, G, action_sampler=spaces.Discrete(A))
+
+
 def test_common_random_numbers_are_what_makes_equivalent_rewards_equal(tab):
     # The pitfall CRN avoids: canonicalising each reward with its own samples leaves a
     # distance well above 0 between a reward and its shaped copy.
@@ -221,7 +237,7 @@ def test_bad_input(tab):
         sampled_distance({"short": lambda s, a, s2: np.zeros(3)}, cov, G, model=model)
     with pytest.raises(ValueError, match="reward 'nan' returned nan"):
         sampled_distance({"nan": lambda s, a, s2: np.full(len(s), np.nan)}, cov, G, model=model)
-    with pytest.raises(ValueError, match="pass a transition model"):
+    with pytest.raises(ValueError, match="canon='dard' draws next states from T"):
         sampled_distance([lookup(R1)], cov, G, canon="dard")
     with pytest.raises(ValueError, match="sampled canon must be"):
         sampled_distance([lookup(R1)], cov, G, canon="minimal", model=model)

@@ -196,10 +196,10 @@ def _run(args: argparse.Namespace) -> int:
         raise SystemExit(f"rewardshaping compare: {e}") from None
     mdp = getattr(env.unwrapped, "mdp", None)
     gamma = args.gamma if args.gamma is not None else (mdp.gamma if mdp is not None else 0.99)
-    if args.canon in ("dard", "val") and model is None:
+    if args.canon == "dard" and model is None:
         raise SystemExit(
-            f"--canon {args.canon} needs a transition model; {args.env} has none (tabular and "
-            "state-observation MuJoCo envs do). Use --canon epic."
+            f"--canon dard needs a transition model; {args.env} has none (tabular and "
+            "state-observation MuJoCo envs do). Use --canon val (model-free) or epic."
         )
     try:
         rewards = [load_reward(spec, env, model) for spec in args.reward]
@@ -223,7 +223,8 @@ def _run(args: argparse.Namespace) -> int:
         norm=args.norm,
         model=model,
         n_inner=args.inner,
-        action_sampler=_action_sampler(env.action_space),
+        # Model-free VAL keeps the rollouts' own (random) policy.
+        action_sampler=None if model is None else _action_sampler(env.action_space),
         n_bootstrap=args.bootstrap,
         confidence=args.confidence,
         seed=args.seed,

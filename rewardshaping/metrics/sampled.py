@@ -19,6 +19,8 @@ VAL needs V^pi per reward (pi: uniform over the action space, or the coverage's 
 fitted by LSTD(0) (Bradtke & Barto 1996) on transitions (x, u ~ pi, x' ~ T(x, u)) from the
 coverage states, with one factorisation for all rewards. LSTD is linear in the reward, so a
 potential that the value features can represent cancels exactly, as in the tabular case.
+Without a transition model, VAL is model-free: TD on the coverage rollouts themselves (pi = the
+policy that collected them) and the observed s' as the single inner sample.
 
 The confidence interval is a percentile bootstrap over the outer samples (canonical values kept
 fixed): it covers the coverage-sampling error, not the inner-sample or value-fit error.
@@ -221,8 +223,11 @@ def sampled_canonical(
         coverage: the outer samples (obs, action, next_obs), e.g. :func:`rollout_transitions`.
         gamma: the discount.
         canon: ``"epic"``, ``"dard"`` or ``"val"``.
-        model: a transition model; needed by DARD and VAL.
-        n_inner: inner samples per outer transition.
+        model: a transition model; needed by DARD. VAL without a model uses the coverage's
+            own next state as its one inner sample and fits V by TD on the coverage
+            transitions (they must come from the env's dynamics, e.g. rollouts; pi is then the
+            policy that collected them).
+        n_inner: inner samples per outer transition (with a model).
         action_sampler: D_A (and VAL's policy): a Gymnasium space (uniform), a callable
             ``(n, rng) -> actions``, or None for the coverage's own actions.
         features: value features for VAL (default: one-hot for integer observations,
@@ -257,8 +262,13 @@ def _canonical(
     gamma = check_gamma(gamma)
     if canon not in ("epic", "dard", "val"):
         raise ValueError(f"sampled canon must be 'epic', 'dard' or 'val', got {canon!r}")
-    if canon in ("dard", "val") and model is None:
-        raise ValueError(f"canon={canon!r} draws next states from T: pass a transition model")
+    if canon == "dard" and model is None:
+        raise ValueError("canon='dard' draws next states from T: pass a transition model")
+    if canon == "val" and model is None and action_sampler is not None:
+        raise ValueError(
+            "model-free VAL fits V by TD on the coverage, so its policy is the one that "
+            "collected the coverage: pass a transition model to use action_sampler's policy"
+        )
     if int(n_inner) < 1:
         raise ValueError(f"n_inner must be >= 1, got {n_inner}")
     rng = np.random.default_rng(seed)
@@ -294,7 +304,11 @@ def _canonical(
         return R + gamma * term1 - term2 - gamma * term3, R
 
     # VAL: c(s, a) = E_{S'~T(s,a)}[R(s, a, S') + gamma V(S')] - V(s)
-    X, x_term = model.sample(_take(obs, rep), _take(act, rep), rng)
+    if model is None:  # model-free: the rollout's own s' is the one inner sample
+        X, x_term, M = nxt, np.asarray(coverage.terminated, bool), 1
+        rep = np.arange(N)
+    else:
+        X, x_term = model.sample(_take(obs, rep), _take(act, rep), rng)
     values_at = _fit_values(fns, coverage, model, gamma, action_sampler, features, n_value, rng, X)
     V_s, V_x = values_at(obs), values_at(X)  # (K, N), (K, N * M)
     inner = _evaluate(fns, _take(obs, rep), _take(act, rep), X) + gamma * (~x_term) * V_x
@@ -302,14 +316,22 @@ def _canonical(
 
 
 def _fit_values(fns, coverage, model, gamma, action_sampler, features, n_value, rng, extra):
-    """V^pi of every reward by LSTD on (x, u ~ pi, x' ~ T(x, u)); returns obs -> (K, n)."""
-    # States the policy acts in: the outer s and the non-terminal s' (V = 0 at terminal states).
-    live = ~np.asarray(coverage.terminated, bool)
-    states = np.concatenate([np.asarray(coverage.obs), np.asarray(coverage.next_obs)[live]])
-    if n_value is not None:
-        states = _take(states, rng.integers(0, len(states), int(n_value)))
-    u = _actions(action_sampler, coverage, len(states), rng)
-    x2, term = model.sample(states, u, rng)
+    """V^pi of every reward by LSTD; returns obs -> values (K, n).
+
+    With a model: on transitions (x, u ~ pi, x' ~ T(x, u)) from the coverage states. Without:
+    TD on the coverage transitions themselves (pi is the policy that collected them).
+    """
+    if model is None:
+        states, u = np.asarray(coverage.obs), np.asarray(coverage.action)
+        x2, term = np.asarray(coverage.next_obs), np.asarray(coverage.terminated, bool)
+    else:
+        # States the policy acts in: the outer s and the non-terminal s' (V = 0 at terminals).
+        live = ~np.asarray(coverage.terminated, bool)
+        states = np.concatenate([np.asarray(coverage.obs), np.asarray(coverage.next_obs)[live]])
+        if n_value is not None:
+            states = _take(states, rng.integers(0, len(states), int(n_value)))
+        u = _actions(action_sampler, coverage, len(states), rng)
+        x2, term = model.sample(states, u, rng)
     r = _evaluate(fns, states, u, x2)
     if features is None:
         if np.issubdtype(states.dtype, np.integer) and states.ndim == 1:
@@ -452,7 +474,7 @@ def sampled_distance(
         canon=canon,
         norm=norm,
         n_outer=coverage.num_envs,
-        n_inner=int(n_inner),
+        n_inner=1 if canon == "val" and model is None else int(n_inner),
         n_bootstrap=int(n_bootstrap),
         confidence=confidence,
     )
