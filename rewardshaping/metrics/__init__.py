@@ -6,7 +6,8 @@ wrapping. Exact: :mod:`~rewardshaping.metrics.canonical`, :mod:`~rewardshaping.m
 :mod:`~rewardshaping.metrics.sampled` (estimators, bootstrap, LSTD values) reading
 :mod:`~rewardshaping.metrics.sources` (reward functions, transition models, coverage). The
 ``rewardshaping compare`` command: :mod:`~rewardshaping.metrics.command`.
-May import: numpy, gymnasium, ``rewardshaping`` core modules and ``rewardshaping.tabular``.
+May import: numpy, gymnasium, ``rewardshaping`` core modules and ``rewardshaping.tabular``; the
+``compare`` command also imports ``rewardshaping.envs`` (to register env ids) when it runs.
 """
 
 from rewardshaping.metrics.canonical import (
