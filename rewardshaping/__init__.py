@@ -33,6 +33,17 @@ _LAZY: dict[str, str] = {
     "GoalDistancePotential": "rewardshaping.shaping",
     "AdditiveHeuristic": "rewardshaping.shaping",
     "check_shaping_gamma": "rewardshaping.shaping",
+    "TabularMDP": "rewardshaping.tabular",
+    "random_mdp": "rewardshaping.tabular",
+    "value_iteration": "rewardshaping.tabular",
+    "policy_evaluation": "rewardshaping.tabular",
+    "optimal_policy": "rewardshaping.tabular",
+    "starc_distance": "rewardshaping.metrics",
+    "epic_distance": "rewardshaping.metrics",
+    "dard_distance": "rewardshaping.metrics",
+    "canonicalize": "rewardshaping.metrics",
+    "normalized_regret": "rewardshaping.metrics",
+    "sampled_distance": "rewardshaping.metrics",
 }
 
 __all__ = [

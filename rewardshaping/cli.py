@@ -36,6 +36,7 @@ class Command:
 #: Modules defining ``COMMAND``; each feature issue appends its own.
 COMMAND_MODULES: list[str] = [
     "rewardshaping.bench.cli",
+    "rewardshaping.metrics.command",
 ]
 
 
