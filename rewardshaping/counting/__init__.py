@@ -10,7 +10,7 @@ What it holds:
 * :class:`CountMinSketch`: fixed-memory approximate counts (several prime-sized tables, the
   minimum over them; never undercounts), for unbounded key sets such as SimHash codes.
 * :class:`SimHash`: locality-sensitive codes of continuous vectors (Tang et al. 2017).
-* :func:`key_words` / :func:`hash_keys`: how any numeric array row becomes a key and its hash.
+* :func:`key_bytes` / :func:`hash_keys`: how any numeric array row becomes a key and its hash.
 
 Every table counts a whole batch in one jitted call, takes an ``active`` mask (rows that are
 not real transitions are not counted), refuses to grow past ``max_bytes`` with
@@ -22,7 +22,7 @@ transitions or reward terms; :mod:`rewardshaping.intrinsic` builds the bonuses o
 (dependencies point ``counting`` <- ``intrinsic``, never the other way).
 """
 
-from rewardshaping.counting.hashing import hash_keys, key_words
+from rewardshaping.counting.hashing import hash_keys, key_bytes
 from rewardshaping.counting.simhash import SimHash
 from rewardshaping.counting.sketch import CountMinSketch, largest_primes
 from rewardshaping.counting.table import (
@@ -40,6 +40,6 @@ __all__ = [
     "CounterMemoryError",
     "DEFAULT_MAX_BYTES",
     "hash_keys",
-    "key_words",
+    "key_bytes",
     "largest_primes",
 ]

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 from numba import njit
 
-from rewardshaping.counting.hashing import hash_words, mix64, words_and_width
+from rewardshaping.counting.hashing import hash_words, key_bytes, load_row, mix64
 from rewardshaping.counting.table import DEFAULT_MAX_BYTES, CounterMemoryError
 
 __all__ = ["CountMinSketch", "largest_primes"]
@@ -47,10 +47,13 @@ def largest_primes(below: int, count: int) -> list[int]:
 def _sketch(table, offsets, widths, salts, keys, active, increment, seed):
     n = keys.shape[0]
     out = np.zeros(n, np.int64)
+    words = np.zeros((keys.shape[1] + 7) // 8, np.uint64)
+    view = words.view(np.uint8)
     for i in range(n):
         if not active[i]:
             continue
-        h = hash_words(keys[i], seed)
+        load_row(keys, i, view)
+        h = hash_words(words, seed)
         least = np.iinfo(np.int64).max
         for j in range(widths.shape[0]):
             # Lemire's multiply-shift range reduction of the top 32 hash bits: as uniform as
@@ -138,7 +141,8 @@ class CountMinSketch:
         return int(self.table[: self.widths[0]].sum())
 
     def _words(self, keys: Any) -> np.ndarray:
-        words, nbytes = words_and_width(keys)
+        words = key_bytes(keys)
+        nbytes = words.shape[1]
         if self.key_bytes is None:
             self.key_bytes = nbytes
         elif nbytes != self.key_bytes:

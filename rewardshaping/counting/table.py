@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 from numba import njit
 
-from rewardshaping.counting.hashing import hash_words, words_and_width
+from rewardshaping.counting.hashing import hash_words, key_bytes, load_row
 
 __all__ = ["ExactCounter", "EpisodicCounter", "CounterMemoryError", "DEFAULT_MAX_BYTES"]
 
@@ -38,20 +38,21 @@ class CounterMemoryError(MemoryError):
     """A counting table would grow past its configured memory cap (``max_bytes``)."""
 
 
-@njit(cache=True)
-def _find(tab_h, tab_c, tab_k, r, h, key, check):
-    # The slot holding `key` in row r, or the empty slot where it would go.
-    mask = tab_h.shape[1] - 1
+@njit(inline="always")
+def _find(tab, r, h, key, check):
+    # The slot of `key` in row r, or the empty slot where it would go. Slot layout:
+    # [hash, count, key words...]; count 0 marks an empty slot.
+    mask = tab.shape[1] - 1
     i = np.int64(h & np.uint64(mask))
     while True:
-        if tab_c[r, i] == 0:
+        if tab[r, i, 1] == 0:
             return i
-        if tab_h[r, i] == h:
+        if tab[r, i, 0] == h:
             if not check:
                 return i
             same = True
             for j in range(key.shape[0]):
-                if tab_k[r, i, j] != key[j]:
+                if tab[r, i, 2 + j] != key[j]:
                     same = False
                     break
             if same:
@@ -60,52 +61,57 @@ def _find(tab_h, tab_c, tab_k, r, h, key, check):
 
 
 @njit(cache=True)
-def _count(tab_h, tab_c, tab_k, sizes, rows, keys, active, increment, seed, hmask):
+def _count(tab, sizes, rows, keys, active, increment, seed, hmask):
     n = keys.shape[0]
     out = np.zeros(n, np.int64)
-    check = tab_k.shape[2] > 0
+    check = tab.shape[2] > 2
+    words = np.zeros((keys.shape[1] + 7) // 8, np.uint64)
+    view = words.view(np.uint8)
     for i in range(n):
         if not active[i]:
             continue
         r = rows[i]
-        h = hash_words(keys[i], seed) & hmask
-        s = _find(tab_h, tab_c, tab_k, r, h, keys[i], check)
-        if tab_c[r, s] == 0:
+        load_row(keys, i, view)
+        h = hash_words(words, seed) & hmask
+        s = _find(tab, r, h, words, check)
+        if tab[r, s, 1] == 0:
             if not increment:
                 continue
-            tab_h[r, s] = h
+            tab[r, s, 0] = h
             if check:
-                tab_k[r, s, :] = keys[i]
+                for j in range(words.shape[0]):
+                    tab[r, s, 2 + j] = words[j]
             sizes[r] += 1
         if increment:
-            tab_c[r, s] += 1
-        out[i] = tab_c[r, s]
+            tab[r, s, 1] += np.uint64(1)
+        out[i] = np.int64(tab[r, s, 1])
     return out
 
 
 @njit(cache=True)
-def _insert(tab_h, tab_c, tab_k, sizes, rows, hashes, keys, counts):
-    # Add count[i] to entry (rows[i], hashes[i], keys[i]): used by merge, growth and restore.
-    check = tab_k.shape[2] > 0
+def _insert(tab, sizes, rows, hashes, keys, counts):
+    # Add counts[i] to entry (rows[i], hashes[i], keys[i]): used by merge, growth and restore.
+    check = tab.shape[2] > 2
     for i in range(hashes.shape[0]):
         r = rows[i]
-        s = _find(tab_h, tab_c, tab_k, r, hashes[i], keys[i], check)
-        if tab_c[r, s] == 0:
-            tab_h[r, s] = hashes[i]
+        s = _find(tab, r, hashes[i], keys[i], check)
+        if tab[r, s, 1] == 0:
+            tab[r, s, 0] = hashes[i]
             if check:
-                tab_k[r, s, :] = keys[i]
+                for j in range(keys.shape[1]):
+                    tab[r, s, 2 + j] = keys[i, j]
             sizes[r] += 1
-        tab_c[r, s] += counts[i]
+        tab[r, s, 1] += np.uint64(counts[i])
 
 
 @njit(cache=True)
-def _absent(tab_h, tab_c, tab_k, rows, hashes, keys):
+def _absent(tab, rows, hashes, keys):
     # Per row, how many of the (distinct) entries are not in the table yet.
-    out = np.zeros(tab_c.shape[0], np.int64)
-    check = tab_k.shape[2] > 0
+    out = np.zeros(tab.shape[0], np.int64)
+    check = tab.shape[2] > 2
     for i in range(hashes.shape[0]):
         r = rows[i]
-        if tab_c[r, _find(tab_h, tab_c, tab_k, r, hashes[i], keys[i], check)] == 0:
+        if tab[r, _find(tab, r, hashes[i], keys[i], check), 1] == 0:
             out[r] += 1
     return out
 
@@ -156,13 +162,13 @@ class _RowTables:
         self.width: int | None = None  # key words per row, fixed by the first keys
         self.key_bytes: int | None = None
         self.sizes = np.zeros(self.rows, np.int64)
-        self._tab_h = self._tab_c = self._tab_k = None
+        self._tab: np.ndarray | None = None  # (rows, capacity, 2 + key words): hash, count, key
 
     # -- size and memory ----------------------------------------------------------------------
     @property
     def capacity(self) -> int:
         """Slots per row (a power of two); 0 before the first keys arrive."""
-        return 0 if self._tab_c is None else int(self._tab_c.shape[1])
+        return 0 if self._tab is None else int(self._tab.shape[1])
 
     @property
     def nbytes(self) -> int:
@@ -184,14 +190,12 @@ class _RowTables:
                 "max_bytes, use a coarser key, store_keys=False (hash-only, 16 B/slot) or a "
                 "CountMinSketch (fixed memory)"
             )
-        old = self._entries() if self._tab_c is not None else None
+        old = self._entries() if self._tab is not None else None
         wk = self.width if self.store_keys else 0
-        self._tab_h = np.zeros((self.rows, capacity), np.uint64)
-        self._tab_c = np.zeros((self.rows, capacity), np.int64)
-        self._tab_k = np.zeros((self.rows, capacity, wk), np.uint64)
+        self._tab = np.zeros((self.rows, capacity, 2 + wk), np.uint64)
         self.sizes[:] = 0
         if old is not None:
-            _insert(self._tab_h, self._tab_c, self._tab_k, self.sizes, *old)
+            _insert(self._tab, self.sizes, *old)
 
     def _ensure(self, need: np.ndarray) -> bool:
         """Grow so that every row can hold ``need[r]`` keys; False when that is over the cap."""
@@ -219,23 +223,25 @@ class _RowTables:
             self._allocate(self._capacity_for(most, max(self.capacity, 1)), most)  # raises
 
     def _entries(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        r, s = np.nonzero(self._tab_c)
-        keys = self._tab_k[r, s] if self.store_keys else np.zeros((len(r), 0), np.uint64)
-        return r.astype(np.int64), self._tab_h[r, s], keys, self._tab_c[r, s]
+        r, s = np.nonzero(self._tab[:, :, 1])
+        slots = self._tab[r, s]
+        counts = slots[:, 1].astype(np.int64)
+        return r.astype(np.int64), slots[:, 0].copy(), np.ascontiguousarray(slots[:, 2:]), counts
 
     # -- counting -----------------------------------------------------------------------------
-    def _words(self, keys: Any, n: int | None) -> np.ndarray:
-        words, nbytes = words_and_width(keys)
-        if n is not None and words.shape[0] != n:
-            raise ValueError(f"expected keys for {n} envs (one row each), got {words.shape[0]}")
+    def _bytes(self, keys: Any, n: int | None) -> np.ndarray:
+        raw = key_bytes(keys)
+        nbytes = raw.shape[1]
+        if n is not None and raw.shape[0] != n:
+            raise ValueError(f"expected keys for {n} envs (one row each), got {raw.shape[0]}")
         if self.width is None:
-            self.width, self.key_bytes = words.shape[1], nbytes
-        elif (words.shape[1], nbytes) != (self.width, self.key_bytes):
+            self.width, self.key_bytes = (nbytes + 7) // 8, nbytes
+        elif nbytes != self.key_bytes:
             raise ValueError(
                 f"keys of {nbytes} bytes per row, but this {self._kind} counts keys of "
                 f"{self.key_bytes} bytes; one table counts one kind of key"
             )
-        return words
+        return raw
 
     def _add(self, words: np.ndarray, rows: np.ndarray, active: np.ndarray) -> np.ndarray:
         worst = self.sizes + np.bincount(rows[active], minlength=self.rows)
@@ -244,10 +250,7 @@ class _RowTables:
             # whole batch before counting any of it.
             need = self.sizes + self._new_keys(words, rows, active)
             self._grow_or_raise(need)
-        return _count(
-            self._tab_h, self._tab_c, self._tab_k, self.sizes, rows, words, active,
-            True, self._seed, self._hmask,
-        )  # fmt: skip
+        return _count(self._tab, self.sizes, rows, words, active, True, self._seed, self._hmask)
 
     def _new_keys(self, words: np.ndarray, rows: np.ndarray, active: np.ndarray) -> np.ndarray:
         absent = self._lookup(words, rows, active) == 0
@@ -259,12 +262,9 @@ class _RowTables:
         return fresh.sizes
 
     def _lookup(self, words: np.ndarray, rows: np.ndarray, active: np.ndarray) -> np.ndarray:
-        if self._tab_c is None:
+        if self._tab is None:
             return np.zeros(words.shape[0], np.int64)
-        return _count(
-            self._tab_h, self._tab_c, self._tab_k, self.sizes, rows, words, active,
-            False, self._seed, self._hmask,
-        )  # fmt: skip
+        return _count(self._tab, self.sizes, rows, words, active, False, self._seed, self._hmask)
 
     @staticmethod
     def _active(active: Any, n: int) -> np.ndarray:
@@ -272,7 +272,9 @@ class _RowTables:
             return np.ones(n, bool)
         active = np.asarray(active)
         if active.shape != (n,) or active.dtype != np.bool_:
-            raise ValueError(f"active must be a bool array of shape ({n},), got {active.dtype} {active.shape}")
+            raise ValueError(
+                f"active must be a bool array of shape ({n},), got {active.dtype} {active.shape}"
+            )
         return active
 
     # -- merge and checkpoints ----------------------------------------------------------------
@@ -291,16 +293,16 @@ class _RowTables:
         rows, hashes, keys, counts = entries
         if len(rows) == 0:
             return
-        if self._tab_c is None:
+        if self._tab is None:
             self._grow_or_raise(np.bincount(rows, minlength=self.rows))
-        need = self.sizes + _absent(self._tab_h, self._tab_c, self._tab_k, rows, hashes, keys)
+        need = self.sizes + _absent(self._tab, rows, hashes, keys)
         self._grow_or_raise(need)
-        _insert(self._tab_h, self._tab_c, self._tab_k, self.sizes, rows, hashes, keys, counts)
+        _insert(self._tab, self.sizes, rows, hashes, keys, counts)
 
     def merge(self, other: _RowTables) -> _RowTables:
         """Add ``other``'s counts to this table (in place; returns self)."""
         self._check_compatible(other)
-        if other._tab_c is None:
+        if other._tab is None:
             return self
         if self.width is None:
             self.width, self.key_bytes = other.width, other.key_bytes
@@ -310,7 +312,7 @@ class _RowTables:
     def state_dict(self) -> dict[str, Any]:
         """The counts (occupied slots only) and settings, as NumPy arrays and plain values."""
         rows, hashes, keys, counts = (
-            self._entries() if self._tab_c is not None
+            self._entries() if self._tab is not None
             else (np.zeros(0, np.int64), np.zeros(0, np.uint64),
                   np.zeros((0, 0), np.uint64), np.zeros(0, np.int64))
         )  # fmt: skip
@@ -334,25 +336,30 @@ class _RowTables:
         if (counts <= 0).any():
             raise ValueError("state has non-positive counts; it is not a counter state")
         self.width, self.key_bytes = state["width"], state["key_bytes"]
-        self._tab_h = self._tab_c = self._tab_k = None
+        self._tab = None
         self.sizes[:] = 0
         if self.width is not None:
             self._grow_or_raise(np.array([max(int(state.get("capacity", 0)) * self.max_load, 1)]))
-            keys = np.asarray(state["keys"], np.uint64).reshape(len(counts), -1)
+            wk = self.width if self.store_keys else 0
+            keys = np.asarray(state["keys"], np.uint64).reshape(len(counts), wk)
             entries = (np.asarray(state["entry_rows"], np.int64),
                        np.asarray(state["hashes"], np.uint64), keys, counts)  # fmt: skip
             self._merge_entries(entries)
 
     def _as_dict(self, row: int) -> dict[Any, int]:
-        if self._tab_c is None:
+        if self._tab is None:
             return {}
-        occupied = np.flatnonzero(self._tab_c[row])
-        counts = self._tab_c[row, occupied].tolist()
+        slots = self._tab[row, np.flatnonzero(self._tab[row, :, 1])]
+        counts = slots[:, 1].astype(np.int64).tolist()
         if self.store_keys:
-            raw = np.ascontiguousarray(self._tab_k[row, occupied]).view(np.uint8)
-            keys = [bytes(k[: self.key_bytes]) for k in raw.reshape(len(occupied), -1)]
+            raw = (
+                np.ascontiguousarray(slots[:, 2:])
+                .view(np.uint8)
+                .reshape(len(slots), 8 * self.width)
+            )
+            keys = [bytes(k[: self.key_bytes]) for k in raw]
         else:
-            keys = self._tab_h[row, occupied].tolist()
+            keys = slots[:, 0].tolist()
         return dict(zip(keys, counts, strict=True))
 
 
@@ -405,12 +412,12 @@ class ExactCounter(_RowTables):
 
     def update(self, keys: Any, active: Any = None) -> np.ndarray:
         """Count one visit of every active key row; return the counts after it (0 if inactive)."""
-        words = self._words(keys, None)
+        words = self._bytes(keys, None)
         return self._add(words, self._rows(len(words)), self._active(active, len(words)))
 
     def lookup(self, keys: Any) -> np.ndarray:
         """The current counts of the key rows (0 for unseen keys), counting nothing."""
-        words = self._words(keys, None)
+        words = self._bytes(keys, None)
         return self._lookup(words, self._rows(len(words)), np.ones(len(words), bool))
 
     def __len__(self) -> int:
@@ -419,7 +426,7 @@ class ExactCounter(_RowTables):
     @property
     def total(self) -> int:
         """Total visits counted."""
-        return 0 if self._tab_c is None else int(self._tab_c.sum())
+        return 0 if self._tab is None else int(self._tab[0, :, 1].sum())
 
     def as_dict(self) -> dict[Any, int]:
         """``{key bytes: count}`` (or ``{hash: count}`` when ``store_keys=False``)."""
@@ -469,12 +476,12 @@ class EpisodicCounter(_RowTables):
 
     def update(self, keys: Any, active: Any = None) -> np.ndarray:
         """Count key row i in env i's episode (active rows only); return the counts after it."""
-        words = self._words(keys, self.rows)
+        words = self._bytes(keys, self.rows)
         return self._add(words, self._env_rows, self._active(active, self.rows))
 
     def lookup(self, keys: Any) -> np.ndarray:
         """Env i's episode count of key row i (0 if unseen), counting nothing."""
-        words = self._words(keys, self.rows)
+        words = self._bytes(keys, self.rows)
         return self._lookup(words, self._env_rows, np.ones(self.rows, bool))
 
     def reset(self, mask: Any = None) -> None:
@@ -483,8 +490,8 @@ class EpisodicCounter(_RowTables):
         if mask.shape != (self.rows,):
             raise ValueError(f"reset mask must have shape ({self.rows},), got {mask.shape}")
         self.sizes[mask] = 0
-        if self._tab_c is not None:
-            self._tab_c[mask] = 0
+        if self._tab is not None:
+            self._tab[mask, :, 1] = 0
 
     def as_dict(self, env: int) -> dict[Any, int]:
         """Env ``env``'s episode counts: ``{key bytes: count}`` (``{hash: count}`` hash-only)."""

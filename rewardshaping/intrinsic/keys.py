@@ -208,7 +208,11 @@ class InfoKey(StateKey):
         for name in self.names:
             v = _checked(batch.info(name, term=repr(self)), batch, f"info[{name!r}]")
             v = self._final_values(batch, name, v)
-            cols.append(v.reshape(batch.num_envs, -1).astype(np.float64 if v.dtype.kind == "f" else np.int64))
+            cols.append(
+                v.reshape(batch.num_envs, -1).astype(
+                    np.float64 if v.dtype.kind == "f" else np.int64
+                )
+            )
         return cols[0] if len(cols) == 1 else np.concatenate(cols, axis=1)
 
     @staticmethod
