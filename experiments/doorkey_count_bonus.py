@@ -28,6 +28,7 @@ import numpy as np
 import torch
 from minigrid.wrappers import ImgObsWrapper
 from stable_baselines3 import PPO
+from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.vec_env import DummyVecEnv, VecMonitor
 
 from rewardshaping.intrinsic import AgentPositionInfo, CountBonus, InfoKey
@@ -50,6 +51,29 @@ def make_venv(n_envs: int, seed: int) -> VecMonitor:
     return VecMonitor(venv)  # below the shaping wrapper: it records the env's own reward
 
 
+class SuccessCurve(BaseCallback):
+    """Records (env step, success) of every training episode (env reward > 0)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.episodes: list[tuple[int, bool]] = []
+
+    def _on_step(self) -> bool:
+        for info in self.locals["infos"]:
+            if "episode" in info:
+                self.episodes.append((self.num_timesteps, info["episode"]["r"] > 0))
+        return True
+
+    def curve(self, total: int, parts: int = 10) -> list[float]:
+        """Success rate of the training episodes that ended in each tenth of the budget."""
+        out = []
+        for k in range(parts):
+            lo, hi = total * k / parts, total * (k + 1) / parts
+            sel = [s for t, s in self.episodes if lo < t <= hi]
+            out.append(round(float(np.mean(sel)), 3) if sel else float("nan"))
+        return out
+
+
 def run(arm: str, seed: int, args: argparse.Namespace) -> dict:
     torch.manual_seed(seed)
     venv = make_venv(args.n_envs, seed)
@@ -62,12 +86,10 @@ def run(arm: str, seed: int, args: argparse.Namespace) -> dict:
         device="cpu",
     )  # fmt: skip
     t0 = time.perf_counter()
-    model.learn(total_timesteps=args.steps)
+    curve = SuccessCurve()
+    model.learn(total_timesteps=args.steps, callback=curve)
     train_s = time.perf_counter() - t0
-    returns = [float(r) for r in venv.episode_returns] if hasattr(venv, "episode_returns") else []
-    # VecMonitor keeps no history: read it from the episode-info buffer of the model instead.
-    ep_rewards = [float(e["r"]) for e in model.ep_info_buffer] if not returns else returns
-    tail = ep_rewards[-max(1, len(ep_rewards) // 5) :]
+    tail = [ok for t, ok in curve.episodes if t > 0.8 * args.steps]
     eval_env = make_venv(1, 10_000 + seed)
     succ, rets = [], []
     obs = eval_env.reset()
@@ -81,7 +103,8 @@ def run(arm: str, seed: int, args: argparse.Namespace) -> dict:
     return {
         "arm": arm, "seed": seed, "steps": args.steps, "beta": args.beta, "n_envs": args.n_envs,
         "train_seconds": round(train_s, 1),
-        "train_success_last20pct": float(np.mean([r > 0 for r in tail])) if tail else 0.0,
+        "train_success_last20pct": float(np.mean(tail)) if tail else 0.0,
+        "train_success_curve": curve.curve(args.steps),
         "eval_success": float(np.mean(succ)), "eval_return": float(np.mean(rets)),
         "eval_episodes": len(rets),
     }  # fmt: skip

@@ -111,7 +111,8 @@ def test_merge_refuses_incompatible_tables():
 
 
 def test_memory_cap_raises_before_counting_anything():
-    counter = ExactCounter(capacity=8, max_bytes=8 * 24)  # 8 slots of 24 B: at most 4 keys
+    # 8 index slots of 24 B + 5 arena rows of one 8-byte word: at most 4 keys at load 0.5
+    counter = ExactCounter(capacity=8, max_bytes=8 * 24 + 5 * 8)
     counter.update(np.array([[0], [1], [2]]))
     before = counter.as_dict()
     with pytest.raises(CounterMemoryError, match="max_bytes") as err:

@@ -17,6 +17,8 @@ a batched counter must avoid (numba issue #6439: dispatch overhead dominates tin
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numba import njit
 
@@ -145,7 +147,7 @@ def key_bytes(keys: object, *, what: str = "keys") -> np.ndarray:
         arr = arr + arr.dtype.type(0)  # folds -0.0 into +0.0 (same state, different bytes)
     if arr.dtype.byteorder == ">":
         arr = arr.astype(arr.dtype.newbyteorder("<"))
-    width = arr.dtype.itemsize * int(np.prod(arr.shape[1:], dtype=np.int64))
+    width = arr.dtype.itemsize * math.prod(arr.shape[1:])
     raw = np.ascontiguousarray(arr).view(np.uint8).reshape(n, width)
     if width == 0:
         raise ValueError(f"{what} have zero bytes per row (shape {arr.shape})")

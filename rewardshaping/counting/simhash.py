@@ -63,9 +63,10 @@ class SimHash:
             proj = arr @ self._projection_t32
         else:
             proj = arr.astype(np.float64, copy=False) @ self._projection_t64
-        # NaN/inf in a row make its projections non-finite (NaN * a = NaN, inf - inf = NaN).
-        finite = np.isfinite(proj).all(axis=1)
-        if not finite.all():
+        # NaN/inf in a row make its projections non-finite (NaN * a = NaN, inf - inf = NaN);
+        # one sum is a cheap first test, the per-row test runs only when it fails.
+        finite = np.isfinite(proj).all(axis=1) if not np.isfinite(proj.sum()) else None
+        if finite is not None and not finite.all():
             raise ValueError(
                 "NaN or inf in the input of SimHash at batch indices "
                 f"{np.flatnonzero(~finite).tolist()}: a non-finite observation has no code"

@@ -46,24 +46,31 @@ def largest_primes(below: int, count: int) -> list[int]:
 @njit(cache=True)
 def _sketch(table, offsets, widths, salts, keys, active, increment, seed):
     n = keys.shape[0]
-    out = np.zeros(n, np.int64)
+    hashes = np.empty(n, np.uint64)
     words = np.zeros((keys.shape[1] + 7) // 8, np.uint64)
     view = words.view(np.uint8)
     for i in range(n):
-        if not active[i]:
-            continue
         load_row(keys, i, view)
-        h = hash_words(words, seed)
-        least = np.iinfo(np.int64).max
-        for j in range(widths.shape[0]):
+        hashes[i] = hash_words(words, seed)
+    out = np.full(n, np.iinfo(np.int64).max, np.int64)
+    # Table by table (as np.add.at does): one table's cells at a time stay in cache better than
+    # all d tables per key. Entry i still sees exactly the visits of entries <= i in each table,
+    # so the result equals counting the keys one by one.
+    for j in range(widths.shape[0]):
+        base = offsets[j]
+        for i in range(n):
+            if not active[i]:
+                continue
             # Lemire's multiply-shift range reduction of the top 32 hash bits: as uniform as
-            # `% width` for width << 2^32, without a 64-bit division per table.
-            cell = offsets[j] + np.int64(((mix64(h ^ salts[j]) >> _S32) * widths[j]) >> _S32)
+            # `% width` for width << 2^32, without a 64-bit division per cell.
+            cell = base + np.int64(((mix64(hashes[i] ^ salts[j]) >> _S32) * widths[j]) >> _S32)
             if increment:
                 table[cell] += 1
-            if table[cell] < least:
-                least = table[cell]
-        out[i] = least
+            if table[cell] < out[i]:
+                out[i] = table[cell]
+    for i in range(n):
+        if not active[i]:
+            out[i] = 0
     return out
 
 

@@ -39,20 +39,21 @@ class CounterMemoryError(MemoryError):
 
 
 @njit(inline="always")
-def _find(tab, r, h, key, check):
-    # The slot of `key` in row r, or the empty slot where it would go. Slot layout:
-    # [hash, count, key words...]; count 0 marks an empty slot.
-    mask = tab.shape[1] - 1
+def _find(index, keys, r, h, key, check):
+    # The index slot of `key` in row r, or the empty slot where it would go. A slot is
+    # [hash, count, entry]: count 0 marks an empty slot, `entry` is the key's row in `keys`.
+    mask = index.shape[1] - 1
     i = np.int64(h & np.uint64(mask))
     while True:
-        if tab[r, i, 1] == 0:
+        if index[r, i, 1] == 0:
             return i
-        if tab[r, i, 0] == h:
+        if index[r, i, 0] == h:
             if not check:
                 return i
+            e = np.int64(index[r, i, 2])
             same = True
             for j in range(key.shape[0]):
-                if tab[r, i, 2 + j] != key[j]:
+                if keys[r, e, j] != key[j]:
                     same = False
                     break
             if same:
@@ -60,58 +61,79 @@ def _find(tab, r, h, key, check):
         i = (i + 1) & mask
 
 
+@njit(inline="always")
+def _claim(index, keys, sizes, r, s, h, key, check):
+    # Put a new key in empty slot s of row r; its words go to the end of the row's key arena.
+    e = sizes[r]
+    index[r, s, 0] = h
+    index[r, s, 2] = np.uint64(e)
+    if check:
+        for j in range(key.shape[0]):
+            keys[r, e, j] = key[j]
+    sizes[r] = e + 1
+
+
 @njit(cache=True)
-def _count(tab, sizes, rows, keys, active, increment, seed, hmask):
-    n = keys.shape[0]
+def _count(index, keys, sizes, rows, batch, active, increment, seed, hmask):
+    n = batch.shape[0]
     out = np.zeros(n, np.int64)
-    check = tab.shape[2] > 2
-    words = np.zeros((keys.shape[1] + 7) // 8, np.uint64)
+    check = keys.shape[2] > 0
+    words = np.zeros((batch.shape[1] + 7) // 8, np.uint64)
     view = words.view(np.uint8)
     for i in range(n):
         if not active[i]:
             continue
         r = rows[i]
-        load_row(keys, i, view)
+        load_row(batch, i, view)
         h = hash_words(words, seed) & hmask
-        s = _find(tab, r, h, words, check)
-        if tab[r, s, 1] == 0:
+        s = _find(index, keys, r, h, words, check)
+        if index[r, s, 1] == 0:
             if not increment:
                 continue
-            tab[r, s, 0] = h
-            if check:
-                for j in range(words.shape[0]):
-                    tab[r, s, 2 + j] = words[j]
-            sizes[r] += 1
+            _claim(index, keys, sizes, r, s, h, words, check)
         if increment:
-            tab[r, s, 1] += np.uint64(1)
-        out[i] = np.int64(tab[r, s, 1])
+            index[r, s, 1] += np.uint64(1)
+        out[i] = np.int64(index[r, s, 1])
     return out
 
 
 @njit(cache=True)
-def _insert(tab, sizes, rows, hashes, keys, counts):
-    # Add counts[i] to entry (rows[i], hashes[i], keys[i]): used by merge, growth and restore.
-    check = tab.shape[2] > 2
+def _insert(index, keys, sizes, rows, hashes, ekeys, counts):
+    # Add counts[i] to entry (rows[i], hashes[i], ekeys[i]): merge and restore.
+    check = keys.shape[2] > 0
     for i in range(hashes.shape[0]):
         r = rows[i]
-        s = _find(tab, r, hashes[i], keys[i], check)
-        if tab[r, s, 1] == 0:
-            tab[r, s, 0] = hashes[i]
-            if check:
-                for j in range(keys.shape[1]):
-                    tab[r, s, 2 + j] = keys[i, j]
-            sizes[r] += 1
-        tab[r, s, 1] += np.uint64(counts[i])
+        s = _find(index, keys, r, hashes[i], ekeys[i], check)
+        if index[r, s, 1] == 0:
+            _claim(index, keys, sizes, r, s, hashes[i], ekeys[i], check)
+        index[r, s, 1] += np.uint64(counts[i])
 
 
 @njit(cache=True)
-def _absent(tab, rows, hashes, keys):
+def _reindex(old, new):
+    # Growth: move every occupied slot to the larger index. Keys are distinct already, so no
+    # key comparison is needed and the key arena is not touched.
+    mask = new.shape[1] - 1
+    for r in range(old.shape[0]):
+        for j in range(old.shape[1]):
+            if old[r, j, 1] == 0:
+                continue
+            i = np.int64(old[r, j, 0] & np.uint64(mask))
+            while new[r, i, 1] != 0:
+                i = (i + 1) & mask
+            new[r, i, 0] = old[r, j, 0]
+            new[r, i, 1] = old[r, j, 1]
+            new[r, i, 2] = old[r, j, 2]
+
+
+@njit(cache=True)
+def _absent(index, keys, rows, hashes, ekeys):
     # Per row, how many of the (distinct) entries are not in the table yet.
-    out = np.zeros(tab.shape[0], np.int64)
-    check = tab.shape[2] > 2
+    out = np.zeros(index.shape[0], np.int64)
+    check = keys.shape[2] > 0
     for i in range(hashes.shape[0]):
         r = rows[i]
-        if tab[r, _find(tab, r, hashes[i], keys[i], check), 1] == 0:
+        if index[r, _find(index, keys, r, hashes[i], ekeys[i], check), 1] == 0:
             out[r] += 1
     return out
 
@@ -162,40 +184,45 @@ class _RowTables:
         self.width: int | None = None  # key words per row, fixed by the first keys
         self.key_bytes: int | None = None
         self.sizes = np.zeros(self.rows, np.int64)
-        self._tab: np.ndarray | None = None  # (rows, capacity, 2 + key words): hash, count, key
+        self._index: np.ndarray | None = None  # (rows, capacity, 3): hash, count, entry
+        self._keys: np.ndarray | None = None  # (rows, max_load * capacity, key words)
 
     # -- size and memory ----------------------------------------------------------------------
     @property
     def capacity(self) -> int:
         """Slots per row (a power of two); 0 before the first keys arrive."""
-        return 0 if self._tab is None else int(self._tab.shape[1])
+        return 0 if self._index is None else int(self._index.shape[1])
 
     @property
     def nbytes(self) -> int:
         """Bytes held by the table arrays now."""
         return self._bytes_for(self.capacity)
 
+    def _arena(self, capacity: int) -> int:
+        return int(self.max_load * capacity) + 1
+
     def _bytes_for(self, capacity: int) -> int:
-        per_slot = 16 + (8 * (self.width or 0) if self.store_keys else 0)
-        return self.rows * capacity * per_slot
+        per_key = 8 * (self.width or 0) if self.store_keys else 0
+        return self.rows * (24 * capacity + per_key * self._arena(capacity))
 
     def _allocate(self, capacity: int, need: int) -> None:
         nbytes = self._bytes_for(capacity)
         if nbytes > self.max_bytes:
             raise CounterMemoryError(
-                f"{self._kind} needs {_fmt_bytes(nbytes)} ({self.rows} row(s) x {capacity} "
-                f"slots of {self._bytes_for(1) // self.rows} B) to hold {need} distinct keys "
+                f"{self._kind} needs {_fmt_bytes(nbytes)} ({self.rows} row(s) of {capacity} "
+                f"slots and {self.key_bytes}-byte keys) to hold {need} distinct keys "
                 f"in a row at load <= {self.max_load}, over its cap max_bytes="
                 f"{_fmt_bytes(self.max_bytes)}. Nothing was counted from this batch. Raise "
-                "max_bytes, use a coarser key, store_keys=False (hash-only, 16 B/slot) or a "
+                "max_bytes, use a coarser key, store_keys=False (hash-only, 24 B/slot) or a "
                 "CountMinSketch (fixed memory)"
             )
-        old = self._entries() if self._tab is not None else None
         wk = self.width if self.store_keys else 0
-        self._tab = np.zeros((self.rows, capacity, 2 + wk), np.uint64)
-        self.sizes[:] = 0
-        if old is not None:
-            _insert(self._tab, self.sizes, *old)
+        index = np.zeros((self.rows, capacity, 3), np.uint64)
+        keys = np.zeros((self.rows, self._arena(capacity), wk), np.uint64)
+        if self._index is not None:
+            _reindex(self._index, index)
+            keys[:, : self._keys.shape[1]] = self._keys
+        self._index, self._keys = index, keys
 
     def _ensure(self, need: np.ndarray) -> bool:
         """Grow so that every row can hold ``need[r]`` keys; False when that is over the cap."""
@@ -223,10 +250,10 @@ class _RowTables:
             self._allocate(self._capacity_for(most, max(self.capacity, 1)), most)  # raises
 
     def _entries(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        r, s = np.nonzero(self._tab[:, :, 1])
-        slots = self._tab[r, s]
-        counts = slots[:, 1].astype(np.int64)
-        return r.astype(np.int64), slots[:, 0].copy(), np.ascontiguousarray(slots[:, 2:]), counts
+        r, s = np.nonzero(self._index[:, :, 1])
+        slots = self._index[r, s]
+        keys = self._keys[r, slots[:, 2].astype(np.int64)]
+        return r.astype(np.int64), slots[:, 0].copy(), keys, slots[:, 1].astype(np.int64)
 
     # -- counting -----------------------------------------------------------------------------
     def _bytes(self, keys: Any, n: int | None) -> np.ndarray:
@@ -244,13 +271,17 @@ class _RowTables:
         return raw
 
     def _add(self, words: np.ndarray, rows: np.ndarray, active: np.ndarray) -> np.ndarray:
-        worst = self.sizes + np.bincount(rows[active], minlength=self.rows)
+        if self.rows == 1:  # lifelong: skip the per-row bincount
+            worst = self.sizes + np.count_nonzero(active)
+        else:
+            worst = self.sizes + np.bincount(rows[active], minlength=self.rows)
         if not self._ensure(worst):
             # Near the memory cap: grow only for the keys that are really new, or refuse the
             # whole batch before counting any of it.
             need = self.sizes + self._new_keys(words, rows, active)
             self._grow_or_raise(need)
-        return _count(self._tab, self.sizes, rows, words, active, True, self._seed, self._hmask)
+        return _count(self._index, self._keys, self.sizes, rows, words, active, True,
+                      self._seed, self._hmask)  # fmt: skip
 
     def _new_keys(self, words: np.ndarray, rows: np.ndarray, active: np.ndarray) -> np.ndarray:
         absent = self._lookup(words, rows, active) == 0
@@ -262,9 +293,10 @@ class _RowTables:
         return fresh.sizes
 
     def _lookup(self, words: np.ndarray, rows: np.ndarray, active: np.ndarray) -> np.ndarray:
-        if self._tab is None:
+        if self._index is None:
             return np.zeros(words.shape[0], np.int64)
-        return _count(self._tab, self.sizes, rows, words, active, False, self._seed, self._hmask)
+        return _count(self._index, self._keys, self.sizes, rows, words, active, False,
+                      self._seed, self._hmask)  # fmt: skip
 
     @staticmethod
     def _active(active: Any, n: int) -> np.ndarray:
@@ -293,16 +325,16 @@ class _RowTables:
         rows, hashes, keys, counts = entries
         if len(rows) == 0:
             return
-        if self._tab is None:
+        if self._index is None:
             self._grow_or_raise(np.bincount(rows, minlength=self.rows))
-        need = self.sizes + _absent(self._tab, rows, hashes, keys)
+        need = self.sizes + _absent(self._index, self._keys, rows, hashes, keys)
         self._grow_or_raise(need)
-        _insert(self._tab, self.sizes, rows, hashes, keys, counts)
+        _insert(self._index, self._keys, self.sizes, rows, hashes, keys, counts)
 
     def merge(self, other: _RowTables) -> _RowTables:
         """Add ``other``'s counts to this table (in place; returns self)."""
         self._check_compatible(other)
-        if other._tab is None:
+        if other._index is None:
             return self
         if self.width is None:
             self.width, self.key_bytes = other.width, other.key_bytes
@@ -312,7 +344,7 @@ class _RowTables:
     def state_dict(self) -> dict[str, Any]:
         """The counts (occupied slots only) and settings, as NumPy arrays and plain values."""
         rows, hashes, keys, counts = (
-            self._entries() if self._tab is not None
+            self._entries() if self._index is not None
             else (np.zeros(0, np.int64), np.zeros(0, np.uint64),
                   np.zeros((0, 0), np.uint64), np.zeros(0, np.int64))
         )  # fmt: skip
@@ -336,7 +368,7 @@ class _RowTables:
         if (counts <= 0).any():
             raise ValueError("state has non-positive counts; it is not a counter state")
         self.width, self.key_bytes = state["width"], state["key_bytes"]
-        self._tab = None
+        self._index = self._keys = None
         self.sizes[:] = 0
         if self.width is not None:
             self._grow_or_raise(np.array([max(int(state.get("capacity", 0)) * self.max_load, 1)]))
@@ -347,16 +379,13 @@ class _RowTables:
             self._merge_entries(entries)
 
     def _as_dict(self, row: int) -> dict[Any, int]:
-        if self._tab is None:
+        if self._index is None:
             return {}
-        slots = self._tab[row, np.flatnonzero(self._tab[row, :, 1])]
+        slots = self._index[row, np.flatnonzero(self._index[row, :, 1])]
         counts = slots[:, 1].astype(np.int64).tolist()
         if self.store_keys:
-            raw = (
-                np.ascontiguousarray(slots[:, 2:])
-                .view(np.uint8)
-                .reshape(len(slots), 8 * self.width)
-            )
+            words = self._keys[row, slots[:, 2].astype(np.int64)]
+            raw = np.ascontiguousarray(words).view(np.uint8).reshape(len(slots), 8 * self.width)
             keys = [bytes(k[: self.key_bytes]) for k in raw]
         else:
             keys = slots[:, 0].tolist()
@@ -426,7 +455,7 @@ class ExactCounter(_RowTables):
     @property
     def total(self) -> int:
         """Total visits counted."""
-        return 0 if self._tab is None else int(self._tab[0, :, 1].sum())
+        return 0 if self._index is None else int(self._index[0, :, 1].sum())
 
     def as_dict(self) -> dict[Any, int]:
         """``{key bytes: count}`` (or ``{hash: count}`` when ``store_keys=False``)."""
@@ -490,8 +519,8 @@ class EpisodicCounter(_RowTables):
         if mask.shape != (self.rows,):
             raise ValueError(f"reset mask must have shape ({self.rows},), got {mask.shape}")
         self.sizes[mask] = 0
-        if self._tab is not None:
-            self._tab[mask, :, 1] = 0
+        if self._index is not None:
+            self._index[mask] = 0  # the key arena rows are overwritten by the next inserts
 
     def as_dict(self, env: int) -> dict[Any, int]:
         """Env ``env``'s episode counts: ``{key bytes: count}`` (``{hash: count}`` hash-only)."""
