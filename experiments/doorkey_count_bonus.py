@@ -11,7 +11,7 @@ episodes, and the success rate and mean env return of ``--eval-episodes`` evalua
 the final (stochastic) policy on fresh seeds. Results are appended to a JSON-lines file, one line
 per finished run, and runs already in it are skipped, so a killed run resumes.
 
-    python experiments/doorkey_count_bonus.py --steps 150000 --seeds 0 1 --out runs/doorkey.jsonl
+    python experiments/doorkey_count_bonus.py --steps 700000 --seeds 0 1 --beta 0.05
 """
 
 from __future__ import annotations
@@ -112,9 +112,9 @@ def run(arm: str, seed: int, args: argparse.Namespace) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=150_000, help="env steps per run")
+    parser.add_argument("--steps", type=int, default=700_000, help="env steps per run")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
-    parser.add_argument("--beta", type=float, default=0.005, help="count bonus scale")
+    parser.add_argument("--beta", type=float, default=0.05, help="count bonus scale")
     parser.add_argument("--n-envs", type=int, default=8)
     parser.add_argument("--eval-episodes", type=int, default=50)
     parser.add_argument("--arms", nargs="+", default=["none", "count"], choices=["none", "count"])

@@ -22,7 +22,7 @@ import math
 import numpy as np
 from numba import njit
 
-__all__ = ["key_bytes", "hash_keys", "hash_words", "mix64"]
+__all__ = ["key_bytes", "hash_keys", "hash_words"]
 
 _P1 = np.uint64(0x9E3779B185EBCA87)
 _P2 = np.uint64(0xC2B2AE3D27D4EB4F)

@@ -33,7 +33,7 @@ KeyLike = StateKey | Callable[[Any], Any] | str | None
 Counter = ExactCounter | CountMinSketch
 
 
-def count_decay(counts: np.ndarray, mode: str) -> np.ndarray:
+def _count_decay(counts: np.ndarray, mode: str) -> np.ndarray:
     """``1/sqrt(N)``, ``1/N`` or ``1[N == 1]`` of counts (float32; counts of 0 give 0)."""
     n = counts.astype(np.float64)
     safe = np.maximum(n, 1.0)
@@ -169,7 +169,7 @@ class CountBonus(_CountTerm):
 
     def __call__(self, batch: Transitions) -> np.ndarray:
         counts = self.counter.update(self.key(batch), batch.active)
-        return count_decay(counts, self.mode) * np.float32(self.beta)
+        return _count_decay(counts, self.mode) * np.float32(self.beta)
 
 
 class EpisodicCountBonus(_CountTerm):
@@ -212,7 +212,7 @@ class EpisodicCountBonus(_CountTerm):
 
     def __call__(self, batch: Transitions) -> np.ndarray:
         counts = self._episodic(batch.num_envs).update(self.key(batch), batch.active)
-        return count_decay(counts, self.mode) * np.float32(self.beta)
+        return _count_decay(counts, self.mode) * np.float32(self.beta)
 
 
 class GlobalEpisodicCountBonus(_CountTerm):
@@ -258,5 +258,5 @@ class GlobalEpisodicCountBonus(_CountTerm):
         keys = self.key(batch)
         glob = self.counter.update(keys, batch.active)
         ep = self._episodic(batch.num_envs).update(keys, batch.active)
-        out = count_decay(glob, self.mode) * count_decay(ep, self.episodic_mode)
+        out = _count_decay(glob, self.mode) * _count_decay(ep, self.episodic_mode)
         return out * np.float32(self.beta)

@@ -51,6 +51,16 @@ class StateKey:
 
     Subclasses implement :meth:`values`. :meth:`__call__` checks the result: a numeric array
     with one row per env, and (on active rows) no NaN or inf.
+
+    Example:
+        >>> import numpy as np
+        >>> from rewardshaping.transitions import Transitions
+        >>> class Parity(StateKey):
+        ...     def values(self, batch, which):
+        ...         return getattr(batch, which)[:, 0] % 2
+        >>> b = Transitions.from_arrays(np.zeros((2, 1)), [0, 0], np.array([[3], [4]]), [0, 0])
+        >>> Parity()(b).tolist(), Parity()(b, "obs").tolist()
+        ([1, 0], [0, 0])
     """
 
     def values(self, batch: Transitions, which: Which) -> Any:
