@@ -58,7 +58,7 @@ class StateKey:
         >>> class Parity(StateKey):
         ...     def values(self, batch, which):
         ...         return getattr(batch, which)[:, 0] % 2
-        >>> b = Transitions.from_arrays(np.zeros((2, 1)), [0, 0], np.array([[3], [4]]), [0, 0])
+        >>> b = Transitions.from_arrays(np.array([[2], [2]]), [0, 0], np.array([[3], [4]]), [0, 0])
         >>> Parity()(b).tolist(), Parity()(b, "obs").tolist()
         ([1, 0], [0, 0])
     """
