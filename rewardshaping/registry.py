@@ -36,6 +36,7 @@ _WRAPPERS: dict[str, Callable[..., gym.Env]] = {}
 # Modules whose import registers more factories (feature packages); loaded on first lookup.
 _PROVIDERS = [
     "rewardshaping.shaping.factories",
+    "rewardshaping.intrinsic.factories",
 ]
 
 
