@@ -11,9 +11,14 @@ shaping code, which must not depend on envs).
 Registered here:
 
 - ``rewardshaping/RandomMDP-v0``: :class:`~rewardshaping.envs.tabular.RandomMDPEnv`.
+- the key-door gridworlds of :mod:`~rewardshaping.envs.gridworld` (see ``register_envs``).
 """
 
 import gymnasium as gym
+
+from rewardshaping.envs.gridworld import KeyDoorEnv, KeyDoorVectorEnv, register_envs
+
+__all__ = ["KeyDoorEnv", "KeyDoorVectorEnv", "register_envs"]
 
 # Guarded: this file can be imported under two names (``envs`` by pytest's doctest collection,
 # ``rewardshaping.envs`` by users), and Gymnasium warns when an id is registered twice.
@@ -24,3 +29,5 @@ if "rewardshaping/RandomMDP-v0" not in gym.registry:
         max_episode_steps=200,
         kwargs={"n_states": 32, "n_actions": 4, "gamma": 0.95, "kind": "starc", "mdp_seed": 0},
     )
+
+register_envs()

@@ -35,6 +35,7 @@ class Command:
 
 #: Modules defining ``COMMAND``; each feature issue appends its own.
 COMMAND_MODULES: list[str] = [
+    "rewardshaping.agents.cli",
     "rewardshaping.bench.cli",
     "rewardshaping.metrics.command",
 ]

@@ -5,12 +5,12 @@ import itertools
 import gymnasium as gym
 import numpy as np
 import pytest
-import rewardshaping.envs  # noqa: F401  (registers rewardshaping/RandomMDP-v0)
 from gymnasium.utils.env_checker import check_env
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from rewardshaping.envs.tabular import RandomMDPEnv, TabularEnv
 
+import rewardshaping.envs  # noqa: F401  (registers rewardshaping/RandomMDP-v0)
+from rewardshaping.envs.tabular import RandomMDPEnv, TabularEnv
 from rewardshaping.tabular import (
     TabularMDP,
     optimal_policy,

@@ -4,9 +4,9 @@ rewards at distance 0 with a CI containing 0, reward terms and env rewards, a Mu
 import gymnasium as gym
 import numpy as np
 import pytest
-import rewardshaping.envs  # noqa: F401  (registers rewardshaping/RandomMDP-v0)
 from gymnasium import spaces
 
+import rewardshaping.envs  # noqa: F401  (registers rewardshaping/RandomMDP-v0)
 from rewardshaping import FunctionTerm
 from rewardshaping.metrics import (
     MujocoModel,

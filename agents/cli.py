@@ -1,0 +1,261 @@
+"""``rewardshaping train``: train PPO or DQN on an env id with reward terms, from the command
+line or a YAML/TOML config file, with a progress bar and a final summary.
+
+Examples::
+
+    rewardshaping train CartPole-v1 --algo ppo --total-timesteps 100000
+    rewardshaping train rewardshaping/KeyDoor-v0 --term step_penalty:-0.01 --term count:0.05 \\
+        --log-dir runs/keydoor --set num_envs=64 --set learning_rate=1e-3
+    rewardshaping train --config experiments/configs/ppo_cartpole.yaml
+    rewardshaping train --resume runs/keydoor --total-timesteps 2000000
+
+A config file is a mapping with ``env_id``, ``algo`` (``ppo`` or ``dqn``), ``terms`` (a list of
+spec strings such as ``"count:0.05"`` or mappings ``{name: count, beta: 0.05, weight: 1}``)
+and any field of :class:`~rewardshaping.agents.ppo.PPOConfig` /
+:class:`~rewardshaping.agents.dqn.DQNConfig`; command-line options override it. With
+``--log-dir`` the run writes ``run.yaml`` (what ran), CSV/TensorBoard logs and
+``checkpoint.pt``; ``--resume DIR`` continues it.
+
+Example:
+    >>> import contextlib, io
+    >>> from rewardshaping.cli import main
+    >>> out = io.StringIO()
+    >>> with contextlib.redirect_stdout(out):
+    ...     code = main(["train", "CartPole-v1", "--total-timesteps", "256", "--no-progress",
+    ...                  "--set", "num_steps=32", "--device", "cpu", "--eval-episodes", "0"])
+    >>> code, "steps/s" in out.getvalue()
+    (0, True)
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import math
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from rewardshaping.agents.term_registry import TERM_FACTORIES, build_terms, parse_value
+from rewardshaping.cli import Command
+
+__all__ = ["COMMAND", "load_config_file", "run_train"]
+
+ALGOS = ("ppo", "dqn")
+
+
+def load_config_file(path: str | os.PathLike) -> dict[str, Any]:
+    """A run description from a ``.yaml``/``.yml`` or ``.toml`` file (parsed, never executed).
+
+    Example:
+        >>> import tempfile, os
+        >>> p = os.path.join(tempfile.mkdtemp(), "run.yaml")
+        >>> _ = open(p, "w").write("env_id: CartPole-v1\\nterms: ['step_penalty:-0.1']\\n")
+        >>> load_config_file(p)["terms"]
+        ['step_penalty:-0.1']
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"config file {path} does not exist")
+    text = path.read_text()
+    if path.suffix in (".yaml", ".yml"):
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise ValueError(f"{path}: not valid YAML: {exc}") from None
+    elif path.suffix == ".toml":
+        try:
+            import tomllib
+        except ImportError:  # Python 3.10
+            try:
+                import tomli as tomllib  # type: ignore[no-redef]
+            except ImportError:
+                raise ValueError(
+                    f"{path}: TOML config files need Python 3.11+ or `pip install tomli`"
+                ) from None
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise ValueError(f"{path}: not valid TOML: {exc}") from None
+    else:
+        raise ValueError(f"{path}: config files end in .yaml, .yml or .toml")
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: expected a mapping of settings at the top level")
+    return data
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("env_id", nargs="?", help="a Gymnasium env id, e.g. CartPole-v1")
+    parser.add_argument("--algo", choices=ALGOS, help="the agent (default: ppo)")
+    parser.add_argument(
+        "--term",
+        action="append",
+        default=None,
+        metavar="SPEC",
+        help="a reward term NAME[:VALUE][,key=value...] (repeatable; key weight= sets its "
+        f"weight); known: {', '.join(sorted(TERM_FACTORIES))}",
+    )
+    parser.add_argument("--config", help="a YAML or TOML file with the run's settings")
+    parser.add_argument("--total-timesteps", type=int, help="env steps to train for")
+    parser.add_argument("--num-envs", type=int, help="parallel envs")
+    parser.add_argument("--seed", type=int)
+    parser.add_argument("--device", help="cpu, cuda, mps or auto")
+    parser.add_argument("--vectorization", choices=("auto", "sync", "async", "vector_entry_point"))
+    parser.add_argument("--log-dir", help="write logs, run.yaml and checkpoint.pt here")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="any config field, e.g. --set learning_rate=1e-3 --set hidden_sizes=64,64",
+    )
+    parser.add_argument("--resume", metavar="DIR", help="continue the run logged in DIR")
+    parser.add_argument(
+        "--eval-episodes", type=int, default=10, help="greedy episodes at the end (0: none)"
+    )
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def _settings(args: argparse.Namespace) -> dict[str, Any]:
+    """The run description: config file, then run.yaml (resume), then command-line options."""
+    data: dict[str, Any] = {}
+    if args.resume:
+        data.update(load_config_file(Path(args.resume) / "run.yaml"))
+    if args.config:
+        data.update(load_config_file(args.config))
+    for flag, key in (
+        ("env_id", "env_id"),
+        ("algo", "algo"),
+        ("total_timesteps", "total_timesteps"),
+        ("num_envs", "num_envs"),
+        ("seed", "seed"),
+        ("device", "device"),
+        ("vectorization", "vectorization"),
+        ("log_dir", "log_dir"),
+    ):
+        value = getattr(args, flag)
+        if value is not None:
+            data[key] = value
+    if args.term is not None:
+        data["terms"] = list(args.term)
+    for item in args.set:
+        key, eq, value = item.partition("=")
+        if not eq:
+            raise ValueError(f"--set expects KEY=VALUE, got {item!r}")
+        data[key.strip()] = (
+            [parse_value(v) for v in value.split(",")] if "," in value else parse_value(value)
+        )
+    if args.resume:
+        data.setdefault("log_dir", str(args.resume))
+    if not data.get("env_id"):
+        raise ValueError("name an env id (positional ENV_ID or env_id in the config file)")
+    return data
+
+
+def run_train(settings: dict[str, Any], *, resume: bool = False, progress: bool = True,
+              eval_episodes: int = 10) -> dict[str, Any]:  # fmt: skip
+    """Train as ``settings`` describe; print and return the summary."""
+    from rewardshaping.agents.dqn import DQN, DQNConfig
+    from rewardshaping.agents.ppo import PPO, PPOConfig
+
+    settings = dict(settings)
+    algo = str(settings.pop("algo", "ppo")).lower()
+    if algo not in ALGOS:
+        raise ValueError(f"algo must be one of {ALGOS}, got {algo!r}")
+    specs = settings.pop("terms", None) or []
+    terms, weights = build_terms(specs) if specs else (None, 1.0)
+    config_cls = PPOConfig if algo == "ppo" else DQNConfig
+    config = config_cls.from_dict(settings)
+    log_dir = config.log_dir
+    if algo == "ppo" and log_dir and not config.checkpoint_every:
+        config = dataclasses.replace(config, checkpoint_every=10)
+    if log_dir:
+        Path(log_dir).mkdir(parents=True, exist_ok=True)
+        record = {"algo": algo, "terms": list(specs), **dataclasses.asdict(config)}
+        record["hidden_sizes"] = list(record["hidden_sizes"])
+        (Path(log_dir) / "run.yaml").write_text(yaml.safe_dump(record, sort_keys=False))
+    ckpt = Path(log_dir) / "checkpoint.pt" if log_dir else None
+
+    if algo == "ppo":
+        if resume and ckpt is not None and ckpt.exists():
+            agent: Any = PPO.load(ckpt, terms=terms, weight=weights, **_overrides(config))
+        else:
+            agent = PPO(config, terms=terms, weight=weights)
+    else:
+        if resume and ckpt is not None and ckpt.exists():
+            agent = DQN.load(ckpt, terms=terms, weight=weights, **_overrides(config))
+        else:
+            agent = DQN(config, terms=terms, weight=weights)
+    start_step, start = agent.global_step, time.perf_counter()
+    agent.learn(progress_bar=progress)
+    elapsed = time.perf_counter() - start
+    if ckpt is not None:
+        agent.save(ckpt)
+    summary: dict[str, Any] = {
+        "env_id": config.env_id,
+        "algo": algo,
+        "steps": agent.global_step,
+        "seconds": elapsed,
+        "steps/s": (agent.global_step - start_step) / max(elapsed, 1e-9),
+        "episodes": agent.episodes.total_episodes,
+        **agent.episodes.recent(),
+        **{f"episode/{k}_mean": v for k, v in agent.episodes.recent_term_means().items()},
+    }
+    if eval_episodes > 0:
+        result = agent.evaluate(eval_episodes)
+        summary["eval/return_mean"] = result.mean_return
+        if not math.isnan(float(result.success.mean())):
+            summary["eval/success_rate"] = float(result.success.mean())
+    if ckpt is not None:
+        summary["checkpoint"] = str(ckpt)
+    _print_summary(summary)
+    agent.envs.close()
+    return summary
+
+
+def _overrides(config: Any) -> dict[str, Any]:
+    # What a resumed run may change: its budget, device and where it logs.
+    return {
+        "total_timesteps": config.total_timesteps,
+        "device": config.device,
+        "log_dir": config.log_dir,
+    }
+
+
+def _print_summary(summary: dict[str, Any]) -> None:
+    width = max(len(k) for k in summary)
+    print("\n" + "=" * (width + 16))
+    for key, value in summary.items():
+        if isinstance(value, float):
+            value = f"{value:.4g}" if math.isfinite(value) else "n/a"
+        print(f"{key:<{width}}  {value}")
+    print("=" * (width + 16))
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        settings = _settings(args)
+        run_train(
+            settings,
+            resume=bool(args.resume),
+            progress=not args.no_progress,
+            eval_episodes=args.eval_episodes,
+        )
+    except (ValueError, TypeError, FileNotFoundError) as exc:
+        print(f"rewardshaping train: error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+COMMAND = Command(
+    name="train",
+    help="train PPO or DQN on an env with reward terms",
+    add_arguments=add_arguments,
+    run=run,
+)
