@@ -56,7 +56,13 @@ def run_one(spec_json: dict, out: str) -> dict[str, Any]:
         trainer = make_trainer(run, ckpt["trainer"] if ckpt else None)
         try:
             while trainer.num_timesteps < run.budget:
+                before = trainer.num_timesteps
                 stats = trainer.train(min(run.eval_every, run.budget - trainer.num_timesteps))
+                if trainer.num_timesteps <= before:
+                    raise RuntimeError(
+                        f"the {run.method.agent.get('backend')} trainer made no progress at step "
+                        f"{before} of {run.budget}; its own step limit may be below the budget"
+                    )
                 ev = trainer.evaluate(run.eval_episodes, _eval_seed(run.seed, len(rows)))
                 rows.append({"step": trainer.num_timesteps, **ev, **stats})
                 folder.write_metrics(rows)

@@ -35,7 +35,7 @@ from rewardshaping.registry import ConfigError, ensure_env_registered, make_term
 __all__ = ["Suite", "EnvSpec", "MethodSpec", "RunSpec", "load_suite", "parse_suite", "BACKENDS"]
 
 #: Agent backends a method may name (see ``rewardshaping.bench.trainers``).
-BACKENDS = ("sb3",)
+BACKENDS = ("sb3", "toolkit")
 
 
 @dataclass(frozen=True)

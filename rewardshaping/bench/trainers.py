@@ -5,7 +5,9 @@ A trainer is built for one :class:`~rewardshaping.bench.suite.RunSpec`. The runn
 saves :meth:`Trainer.state`. A resumed run builds the trainer from the saved state and continues
 the same sequence of calls, so on CPU it ends with the same numbers as an uninterrupted run.
 
-Backends: ``sb3`` (stable-baselines3 PPO/A2C/DQN through :class:`ShapedVecEnv`).
+Backends: ``sb3`` (stable-baselines3 PPO/A2C/DQN through :class:`ShapedVecEnv`) and
+``toolkit`` (the toolkit's vectorised PPO, :class:`rewardshaping.agents.ppo.PPO`, which also runs
+natively batched envs such as ``rewardshaping/KeyDoor-v0``).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import torch
 from rewardshaping.bench.suite import RunSpec
 from rewardshaping.registry import ConfigError, make_term, make_wrapped_env
 
-__all__ = ["Trainer", "SB3Trainer", "make_trainer"]
+__all__ = ["Trainer", "SB3Trainer", "ToolkitPPOTrainer", "make_trainer"]
 
 
 class Trainer:
@@ -177,9 +179,117 @@ class SB3Trainer(Trainer):
         self.model.env.close()
 
 
+class ToolkitPPOTrainer(Trainer):
+    """The toolkit's PPO; ``agent.kwargs`` are :class:`PPOConfig` fields (``n_envs`` sets
+    ``num_envs``). Env wrappers are applied to each sub-env of a sync vector env; ids with a
+    native batched implementation (``rewardshaping/...``) and no wrappers run natively."""
+
+    def __init__(self, run: RunSpec, state: dict[str, Any] | None = None) -> None:
+        import gymnasium as gym
+
+        from rewardshaping.agents.ppo import PPO, PPOConfig
+        from rewardshaping.agents.vector_envs import make_vector_env
+        from rewardshaping.shaping.gamma import check_shaping_gamma
+
+        agent = run.method.agent
+        if agent.get("algo", "PPO") != "PPO":
+            raise ConfigError(f"{run.run_id}: the toolkit backend runs algo PPO")
+        self.run = run
+        n = int(agent.get("n_envs", 8))
+        values = {
+            **dict(agent.get("kwargs", {})),
+            "env_id": run.env.id,
+            "num_envs": n,
+            "seed": run.seed,
+            "total_timesteps": run.budget,
+            "torch_threads": 1,
+            "device": agent.get("device", "cpu"),
+            "env_kwargs": dict(run.env.kwargs),
+            "log_dir": None,
+        }
+        try:
+            config = PPOConfig.from_dict(values)
+            # PPO trains whole rollouts: round the budget up so that it is reached.
+            batch = config.batch_size
+            config = PPOConfig.from_dict(
+                {**values, "total_timesteps": -(-run.budget // batch) * batch}
+            )
+        except (TypeError, ValueError) as e:
+            raise ConfigError(f"{run.run_id}: bad toolkit PPO settings: {e}") from None
+        if run.env.wrappers:
+            envs = gym.vector.SyncVectorEnv([_env_factory(run)] * n)
+        else:
+            envs = make_vector_env(run.env.id, n, env_kwargs=run.env.kwargs)
+        terms = [make_term(t, where=f"{run.run_id}.terms") for t in run.method.terms]
+        self.agent = PPO(config, envs, terms=terms or None, weight=run.method.weight)
+        check_shaping_gamma(self.agent.envs, self.agent)
+        self._eval_envs = None
+        if state is not None:
+            self.agent.load_state_dict(state)
+
+    @property
+    def num_timesteps(self) -> int:
+        return int(self.agent.global_step)
+
+    def train(self, steps: int) -> dict[str, float]:
+        import math
+
+        batch = self.agent.config.batch_size
+        stats: list[dict[str, float]] = []
+        self.agent.learn(
+            max_iterations=max(1, math.ceil(steps / batch)),
+            callback=lambda agent, s: stats.append(s),
+        )
+        out: dict[str, float] = {}
+        returns = [s["episode/return_mean"] for s in stats if "episode/return_mean" in s]
+        out["train_return"] = float(np.nanmean(returns)) if returns else float("nan")
+        terms = self.agent.episodes.recent_term_means()
+        if terms:
+            out["term/env_reward"] = out["train_return"]
+            out.update({f"term/{k}": float(v) for k, v in terms.items()})
+        return out
+
+    def evaluate(self, episodes: int, seed: int) -> dict[str, float]:
+        import gymnasium as gym
+
+        from rewardshaping.agents.evaluation import evaluate_policy
+        from rewardshaping.agents.vector_envs import make_vector_env
+
+        run = self.run
+        n = min(episodes, 8)
+        if run.env.wrappers:
+            envs = gym.vector.SyncVectorEnv([_env_factory(run)] * n)
+        else:
+            envs = make_vector_env(run.env.id, n, env_kwargs=run.env.kwargs)
+        # The stochastic policy (a greedy one loops in gridworlds), sampled from a reseeded
+        # generator that is put back afterwards, so that evaluation never perturbs training.
+        gen = self.agent.generator
+        saved = gen.get_state()
+        gen.manual_seed(seed)
+        try:
+            res = evaluate_policy(
+                lambda obs: self.agent.predict(obs, deterministic=False), envs, episodes, seed=seed
+            )
+        finally:
+            gen.set_state(saved)
+            envs.close()
+        return {
+            "eval_return": float(res.returns.mean()),
+            "eval_success": float((res.returns > 0).mean()),
+        }
+
+    def state(self) -> dict[str, Any]:
+        return self.agent.state_dict()
+
+    def close(self) -> None:
+        self.agent.envs.close()
+
+
 def make_trainer(run: RunSpec, state: dict[str, Any] | None = None) -> Trainer:
     """The trainer of the run's backend, fresh or from a checkpoint state."""
     backend = run.method.agent.get("backend")
     if backend == "sb3":
         return SB3Trainer(run, state)
+    if backend == "toolkit":
+        return ToolkitPPOTrainer(run, state)
     raise ConfigError(f"{run.run_id}: unknown agent backend {backend!r}")
