@@ -151,3 +151,38 @@ def test_sigterm_midway_then_resume_equals_uninterrupted(tmp_path):
     assert max(s["resumed_from_step"] for s in statuses) > 0
     # ... and the resumed sweep ends with exactly the uninterrupted sweep's numbers.
     assert metrics(out) == metrics(tmp_path / "ref")
+
+
+def test_toolkit_backend_resumes_exactly_after_a_failure(tmp_path, monkeypatch):
+    """A run that dies after its first evaluation resumes from the checkpoint to the same end."""
+    from rewardshaping.bench import runner
+    from rewardshaping.bench import trainers as tr
+
+    agent = {"backend": "toolkit", "n_envs": 4, "kwargs": {"num_steps": 32}}
+    s = parse_suite({
+        "name": "tk", "budget": 384, "eval": {"every": 128, "episodes": 4}, "seeds": [3],
+        "envs": [{"id": "rewardshaping/KeyDoor-Easy-v0", "name": "easy"}],
+        "methods": [{"name": "ppo+count", "agent": agent,
+                     "terms": [{"type": "count_bonus", "beta": 0.05}]}],
+    })
+    (run,) = s.runs()
+    ref = runner.run_one(run.to_json(), str(tmp_path / "ref"))
+    assert ref["status"] == "done"
+
+    calls = {"n": 0}
+    original = tr.ToolkitPPOTrainer.evaluate
+
+    def flaky(self, episodes, seed):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise RuntimeError("simulated crash")
+        return original(self, episodes, seed)
+
+    monkeypatch.setattr(tr.ToolkitPPOTrainer, "evaluate", flaky)
+    out = tmp_path / "crashed"
+    assert runner.run_one(run.to_json(), str(out))["status"] == "failed"
+    monkeypatch.setattr(tr.ToolkitPPOTrainer, "evaluate", original)
+    assert runner.run_one(run.to_json(), str(out))["status"] == "done"
+    status = json.loads((out / run.run_id / "status.json").read_text())
+    assert status["resumed_from_step"] == 128
+    assert metrics(out) == metrics(tmp_path / "ref")

@@ -90,3 +90,13 @@ def test_load_errors_name_the_file(tmp_path):
         '[[methods]]\nname = "a"\nagent = {backend = "sb3"}\n'
     )
     assert load_suite(toml).envs[0].id == "CartPole-v1"
+
+
+def test_shipped_suites_validate():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1] / "experiments"
+    files = sorted(root.glob("*.yaml")) + sorted((root / "suites").glob("*.yaml"))
+    assert any(f.name == "quickstart.yaml" for f in files)
+    for f in files:
+        assert load_suite(f).runs(), f
