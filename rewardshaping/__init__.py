@@ -21,6 +21,44 @@ from rewardshaping.terms import FunctionTerm, RewardTerm, StepPenalty
 from rewardshaping.transitions import Transitions
 from rewardshaping.wrappers import ShapedEnv, ShapedVectorEnv
 
+# Feature names load on first use: importing SB3, torch or Numba-compiled modules costs seconds,
+# and a user of one feature should not pay for all of them.
+_LAZY: dict[str, str] = {
+    "ShapedVecEnv": "rewardshaping.wrappers.sb3",
+    "PotentialShaping": "rewardshaping.shaping",
+    "FunctionPotential": "rewardshaping.shaping",
+    "InfoPotential": "rewardshaping.shaping",
+    "TabularValuePotential": "rewardshaping.shaping",
+    "ValueFunctionPotential": "rewardshaping.shaping",
+    "GoalDistancePotential": "rewardshaping.shaping",
+    "AdditiveHeuristic": "rewardshaping.shaping",
+    "check_shaping_gamma": "rewardshaping.shaping",
+    "CountBonus": "rewardshaping.intrinsic",
+    "EpisodicCountBonus": "rewardshaping.intrinsic",
+    "GlobalEpisodicCountBonus": "rewardshaping.intrinsic",
+    "NovelDCount": "rewardshaping.intrinsic",
+    "ObsKey": "rewardshaping.intrinsic",
+    "FunctionKey": "rewardshaping.intrinsic",
+    "InfoKey": "rewardshaping.intrinsic",
+    "UniformBins": "rewardshaping.intrinsic",
+    "SimHashKey": "rewardshaping.intrinsic",
+    "AgentPositionInfo": "rewardshaping.intrinsic",
+    "ExactCounter": "rewardshaping.counting",
+    "EpisodicCounter": "rewardshaping.counting",
+    "CountMinSketch": "rewardshaping.counting",
+    "TabularMDP": "rewardshaping.tabular",
+    "random_mdp": "rewardshaping.tabular",
+    "value_iteration": "rewardshaping.tabular",
+    "policy_evaluation": "rewardshaping.tabular",
+    "optimal_policy": "rewardshaping.tabular",
+    "starc_distance": "rewardshaping.metrics",
+    "epic_distance": "rewardshaping.metrics",
+    "dard_distance": "rewardshaping.metrics",
+    "canonicalize": "rewardshaping.metrics",
+    "normalized_regret": "rewardshaping.metrics",
+    "sampled_distance": "rewardshaping.metrics",
+}
+
 __all__ = [
     "__version__",
     "Transitions",
@@ -41,14 +79,19 @@ __all__ = [
     "ShapedStep",
     "ShapedEnv",
     "ShapedVectorEnv",
-    "ShapedVecEnv",
+    *_LAZY,
 ]
 
 
 def __getattr__(name: str):
-    # Lazy: importing stable-baselines3 (and torch) costs seconds; only SB3 users pay it.
-    if name == "ShapedVecEnv":
-        from rewardshaping.wrappers.sb3 import ShapedVecEnv
+    if name in _LAZY:
+        import importlib
 
-        return ShapedVecEnv
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

@@ -34,7 +34,11 @@ class Command:
 
 
 #: Modules defining ``COMMAND``; each feature issue appends its own.
-COMMAND_MODULES: list[str] = ["rewardshaping.agents.cli"]
+COMMAND_MODULES: list[str] = [
+    "rewardshaping.agents.cli",
+    "rewardshaping.bench.cli",
+    "rewardshaping.metrics.command",
+]
 
 
 def _commands() -> dict[str, Command]:

@@ -18,7 +18,14 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Transitions", "batch_obs", "index_obs", "set_obs_rows"]
+__all__ = ["Transitions", "MissingInfoError", "batch_obs", "index_obs", "set_obs_rows"]
+
+
+class MissingInfoError(KeyError):
+    """An info key a term or potential needs was not reported by the env."""
+
+    def __str__(self) -> str:  # KeyError would show the repr of the message
+        return str(self.args[0])
 
 
 @dataclass(frozen=True)
@@ -113,7 +120,7 @@ class Transitions:
     def info(self, key: str, *, term: str | None = None) -> np.ndarray:
         """The info values ``key`` for every env, as an array of length N.
 
-        Raises a ``KeyError`` naming the key (and the term asking for it) when any *active*
+        Raises :class:`MissingInfoError` (a ``KeyError``) naming the key (and the term asking for it) when any *active*
         env did not report it, rather than letting a term read a zero that Gymnasium filled in.
 
         Example:
@@ -126,14 +133,16 @@ class Transitions:
         if key not in self.infos:
             who = f" (needed by {term!r})" if term else ""
             have = sorted(k for k in self.infos if not str(k).startswith("_"))
-            raise KeyError(f"info key {key!r} is missing{who}; this step's infos have {have}")
+            raise MissingInfoError(
+                f"info key {key!r} is missing{who}; this step's infos have {have}"
+            )
         values = self.infos[key]
         mask = self.infos.get("_" + key)
         if mask is not None:
             missing = self.active & ~np.asarray(mask, bool)
             if missing.any():
                 who = f" (needed by {term!r})" if term else ""
-                raise KeyError(
+                raise MissingInfoError(
                     f"info key {key!r} is missing for env indices "
                     f"{np.flatnonzero(missing).tolist()}{who}"
                 )

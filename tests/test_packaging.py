@@ -92,3 +92,10 @@ def test_console_script(args, expect):
     exe = Path(sys.executable).with_name("rewardshaping")
     out = subprocess.run([str(exe), *args], capture_output=True, text=True, check=True).stdout
     assert expect in out
+
+
+def test_flat_api_resolves_every_name():
+    import rewardshaping
+
+    for name in rewardshaping.__all__:
+        assert getattr(rewardshaping, name) is not None, name

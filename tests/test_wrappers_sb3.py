@@ -70,3 +70,15 @@ def test_sb3_ppo_learns_through_adapter():
     assert term_infos and all(term_infos)
     first, last = np.mean(returns[:20]), np.mean(returns[-20:])
     assert last > 2 * first, (first, last)
+
+
+def test_shaped_vecenv_pickles_with_term_state():
+    import cloudpickle
+
+    venv = ShapedVecEnv(make_vec_env("CartPole-v1", n_envs=2, seed=0), StepPenalty(-0.5))
+    venv.reset()
+    venv.step(np.array([0, 1]))
+    copy = cloudpickle.loads(cloudpickle.dumps(venv))
+    assert copy.pipeline.global_step == 2
+    _, rewards, _, infos = copy.step(np.array([0, 1]))
+    assert rewards.tolist() == [0.5, 0.5] and "reward_terms" in infos[0]

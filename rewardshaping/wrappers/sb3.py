@@ -82,6 +82,20 @@ class ShapedVecEnv(VecEnvWrapper):
         """The reward terms, in order."""
         return self.pipeline.terms
 
+    # SB3's VecEnvWrapper keeps `inspect.getmembers(type(self))` on the instance, which holds
+    # ABC internals that cannot be pickled; drop it and rebuild it, so that a shaped VecEnv
+    # (with its terms' state) can be checkpointed.
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state.pop("class_attributes", None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        import inspect
+
+        self.__dict__.update(state)
+        self.class_attributes = dict(inspect.getmembers(self.__class__))
+
     def reset(self):
         obs = self.venv.reset()
         self.pipeline.reset(None)

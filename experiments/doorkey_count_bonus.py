@@ -1,0 +1,153 @@
+"""Sparse-reward check: SB3 PPO on MiniGrid-DoorKey-8x8 with and without a lifelong count bonus.
+
+The bonus is :class:`rewardshaping.intrinsic.CountBonus` on the agent position
+(``InfoKey("agent_pos")``, reported by :class:`rewardshaping.intrinsic.AgentPositionInfo`),
+``beta / sqrt(N(pos))``, added to the env reward by :class:`rewardshaping.ShapedVecEnv`. Both arms
+use the same PPO settings, env-step budget and seeds. The policy sees MiniGrid's 7x7x3 egocentric
+view (``ImgObsWrapper``) through an MLP.
+
+Reported per run: the success rate (episodes with env reward > 0) over the last 20% of training
+episodes, and the success rate and mean env return of ``--eval-episodes`` evaluation episodes of
+the final (stochastic) policy on fresh seeds. Results are appended to a JSON-lines file, one line
+per finished run, and runs already in it are skipped, so a killed run resumes.
+
+    python experiments/doorkey_count_bonus.py --steps 700000 --seeds 0 1 --beta 0.05
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+
+import gymnasium as gym
+import minigrid  # noqa: F401  (registers the MiniGrid envs)
+import numpy as np
+import torch
+from minigrid.wrappers import ImgObsWrapper
+from stable_baselines3 import PPO
+from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.vec_env import DummyVecEnv, VecMonitor
+
+from rewardshaping.intrinsic import AgentPositionInfo, CountBonus, InfoKey
+from rewardshaping.wrappers.sb3 import ShapedVecEnv
+
+ENV_ID = "MiniGrid-DoorKey-8x8-v0"
+
+
+def make_venv(n_envs: int, seed: int) -> VecMonitor:
+    def thunk(i: int):
+        def make():
+            env = ImgObsWrapper(AgentPositionInfo(gym.make(ENV_ID)))
+            env.reset(seed=seed * 1000 + i)
+            return env
+
+        return make
+
+    venv = DummyVecEnv([thunk(i) for i in range(n_envs)])
+    venv.seed(seed * 1000)
+    return VecMonitor(venv)  # below the shaping wrapper: it records the env's own reward
+
+
+class SuccessCurve(BaseCallback):
+    """Records (env step, success) of every training episode (env reward > 0)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.episodes: list[tuple[int, bool]] = []
+
+    def _on_step(self) -> bool:
+        for info in self.locals["infos"]:
+            if "episode" in info:
+                self.episodes.append((self.num_timesteps, info["episode"]["r"] > 0))
+        return True
+
+    def curve(self, total: int, parts: int = 10) -> list[float]:
+        """Success rate of the training episodes that ended in each tenth of the budget."""
+        out = []
+        for k in range(parts):
+            lo, hi = total * k / parts, total * (k + 1) / parts
+            sel = [s for t, s in self.episodes if lo < t <= hi]
+            out.append(round(float(np.mean(sel)), 3) if sel else float("nan"))
+        return out
+
+
+def run(arm: str, seed: int, args: argparse.Namespace) -> dict:
+    torch.manual_seed(seed)
+    venv = make_venv(args.n_envs, seed)
+    train_env = venv
+    if arm == "count":
+        train_env = ShapedVecEnv(venv, CountBonus(InfoKey("agent_pos"), beta=args.beta))
+    model = PPO(
+        "MlpPolicy", train_env, n_steps=128, batch_size=256, n_epochs=4, learning_rate=2.5e-4,
+        gamma=0.99, gae_lambda=0.95, ent_coef=0.01, clip_range=0.2, seed=seed, verbose=0,
+        device="cpu",
+    )  # fmt: skip
+    t0 = time.perf_counter()
+    curve = SuccessCurve()
+    model.learn(total_timesteps=args.steps, callback=curve)
+    train_s = time.perf_counter() - t0
+    tail = [ok for t, ok in curve.episodes if t > 0.8 * args.steps]
+    eval_env = make_venv(1, 10_000 + seed)
+    succ, rets = [], []
+    obs = eval_env.reset()
+    while len(rets) < args.eval_episodes:
+        action, _ = model.predict(obs, deterministic=False)
+        obs, reward, done, info = eval_env.step(action)
+        if done[0]:
+            r = float(info[0]["episode"]["r"])
+            rets.append(r)
+            succ.append(r > 0)
+    return {
+        "arm": arm, "seed": seed, "steps": args.steps, "beta": args.beta, "n_envs": args.n_envs,
+        "train_seconds": round(train_s, 1),
+        "train_success_last20pct": float(np.mean(tail)) if tail else 0.0,
+        "train_success_curve": curve.curve(args.steps),
+        "eval_success": float(np.mean(succ)), "eval_return": float(np.mean(rets)),
+        "eval_episodes": len(rets),
+    }  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=700_000, help="env steps per run")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
+    parser.add_argument("--beta", type=float, default=0.05, help="count bonus scale")
+    parser.add_argument("--n-envs", type=int, default=8)
+    parser.add_argument("--eval-episodes", type=int, default=50)
+    parser.add_argument("--arms", nargs="+", default=["none", "count"], choices=["none", "count"])
+    parser.add_argument("--out", type=Path, default=Path("runs/doorkey_count_bonus.jsonl"))
+    args = parser.parse_args()
+    torch.set_num_threads(int(os.environ.get("TORCH_THREADS", "1")))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    done = set()
+    if args.out.exists():
+        for line in args.out.read_text().splitlines():
+            r = json.loads(line)
+            done.add((r["arm"], r["seed"], r["steps"], r["beta"]))
+    for seed in args.seeds:
+        for arm in args.arms:
+            if (arm, seed, args.steps, args.beta) in done:
+                print(f"skip {arm} seed {seed} (done)", flush=True)
+                continue
+            result = run(arm, seed, args)
+            print(json.dumps(result), flush=True)
+            with args.out.open("a") as f:
+                f.write(json.dumps(result) + "\n")
+    rows = [json.loads(x) for x in args.out.read_text().splitlines()]
+    rows = [r for r in rows if r["steps"] == args.steps and r["beta"] == args.beta]
+    for arm in args.arms:
+        sel = [r for r in rows if r["arm"] == arm]
+        if sel:
+            print(
+                f"{arm:6s} seeds={[r['seed'] for r in sel]} "
+                f"eval_success={[r['eval_success'] for r in sel]} "
+                f"mean={np.mean([r['eval_success'] for r in sel]):.2f} "
+                f"train_success_last20%={[round(r['train_success_last20pct'], 2) for r in sel]}"
+            )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,151 @@
+"""The results store: one folder per run, every file written atomically, plus an index.
+
+    OUT/suite.json                      the validated suite
+    OUT/index.csv                       one row per run (readable with pandas)
+    OUT/<env>/<method>/seed<k>/run.json         the run's full spec
+                               metrics.csv      step, eval_return, eval_success, train stats
+                               checkpoint.pkl   trainer state + metric rows (resume point)
+                               status.json      running | done | failed (+ traceback, checksum)
+
+Runs from several machines merge by copying their folders side by side and re-indexing
+(:func:`write_index`). A ``done`` run whose metrics file is missing, truncated or altered (its
+SHA-256 differs from the one in status.json) is treated as not done and rerun.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import os
+import pickle
+import tempfile
+from pathlib import Path
+from typing import Any
+
+__all__ = ["RunFolder", "atomic_write", "write_index", "read_metrics"]
+
+
+def atomic_write(path: Path, data: bytes | str) -> None:
+    """Write ``data`` to ``path`` so that readers see the old file or the new one, never half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    raw = data.encode() if isinstance(data, str) else data
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(raw)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _csv_text(rows: list[dict[str, Any]]) -> str:
+    cols: list[str] = []
+    for row in rows:
+        cols += [k for k in row if k not in cols]
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=cols, lineterminator="\n")
+    w.writeheader()
+    w.writerows(rows)
+    return buf.getvalue()
+
+
+def read_metrics(path: Path) -> list[dict[str, float]]:
+    """Rows of a metrics.csv as floats (empty cells are NaN)."""
+    with open(path, newline="") as f:
+        return [
+            {k: float(v) if v != "" else float("nan") for k, v in row.items()}
+            for row in csv.DictReader(f)
+        ]
+
+
+class RunFolder:
+    """The files of one run."""
+
+    def __init__(self, out: Path, run_id: str) -> None:
+        self.path = Path(out) / run_id
+        self.run_id = run_id
+
+    @property
+    def metrics_path(self) -> Path:
+        return self.path / "metrics.csv"
+
+    def status(self) -> dict[str, Any]:
+        try:
+            return json.loads((self.path / "status.json").read_text())
+        except (OSError, ValueError):
+            return {"status": "missing"}
+
+    def set_status(self, status: str, **extra: Any) -> None:
+        atomic_write(self.path / "status.json", json.dumps({"status": status, **extra}, indent=1))
+
+    def write_spec(self, spec: dict) -> None:
+        atomic_write(self.path / "run.json", json.dumps(spec, indent=1))
+
+    def write_metrics(self, rows: list[dict[str, Any]]) -> str:
+        text = _csv_text(rows)
+        atomic_write(self.metrics_path, text)
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    def is_done(self, budget: int) -> bool:
+        """Done, with an intact metrics file that reaches the budget."""
+        st = self.status()
+        if st.get("status") != "done":
+            return False
+        try:
+            raw = self.metrics_path.read_bytes()
+        except OSError:
+            return False
+        if hashlib.sha256(raw).hexdigest() != st.get("metrics_sha256"):
+            return False
+        try:
+            rows = read_metrics(self.metrics_path)
+        except (ValueError, csv.Error):
+            return False
+        return bool(rows) and rows[-1].get("step", 0) >= budget
+
+    def save_checkpoint(self, payload: dict[str, Any]) -> None:
+        atomic_write(self.path / "checkpoint.pkl", pickle.dumps(payload))
+
+    def load_checkpoint(self) -> dict[str, Any] | None:
+        """The last checkpoint, or None when there is none or it cannot be read."""
+        try:
+            with open(self.path / "checkpoint.pkl", "rb") as f:
+                # Our own file, written by this toolkit's runner in this folder.
+                payload = pickle.load(f)
+        except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ValueError):
+            return None
+        return payload if isinstance(payload, dict) and "rows" in payload else None
+
+
+def write_index(out: Path) -> Path:
+    """Rebuild OUT/index.csv from the run folders found under ``out``."""
+    out = Path(out)
+    rows = []
+    for spec_path in sorted(out.rglob("run.json")):
+        folder = spec_path.parent
+        spec = json.loads(spec_path.read_text())
+        status = RunFolder(out, str(folder.relative_to(out))).status()
+        row = {
+            "run_id": str(folder.relative_to(out)),
+            "env": spec["env"]["name"],
+            "method": spec["method"]["name"],
+            "seed": spec["seed"],
+            "status": status.get("status"),
+        }
+        if (folder / "metrics.csv").exists() and status.get("status") == "done":
+            last = read_metrics(folder / "metrics.csv")[-1]
+            row.update(
+                final_step=last.get("step"),
+                final_return=last.get("eval_return"),
+                final_success=last.get("eval_success"),
+            )
+        rows.append(row)
+    path = out / "index.csv"
+    atomic_write(path, _csv_text(rows))
+    return path

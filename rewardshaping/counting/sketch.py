@@ -1,0 +1,219 @@
+"""A count-min sketch of visit counts in fixed memory (Cormode & Muthukrishnan 2005).
+
+Each key is hashed into one cell of each of d tables of distinct prime sizes; a visit adds 1 to
+those d cells and the count is the minimum of them. Collisions only add, so the estimate never
+undercounts, and for a table of width w it overcounts by more than e*total/w with probability at
+most exp(-d). Tang et al. (2017, "#Exploration") count SimHash codes this way; openai/EPG uses
+the six largest primes below 10^6 (999931 ... 999983), our default.
+
+Memory is fixed (``sum(widths) * 8`` bytes), so this is the counter to use when the number of
+distinct keys is unbounded (continuous observations).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numba import njit
+
+from rewardshaping.counting.hashing import hash_words, key_bytes, load_row, mix64
+from rewardshaping.counting.table import DEFAULT_MAX_BYTES, CounterMemoryError
+
+__all__ = ["CountMinSketch", "largest_primes"]
+
+_S32 = np.uint64(32)
+
+
+def largest_primes(below: int, count: int) -> list[int]:
+    """The ``count`` largest primes smaller than ``below``, in increasing order.
+
+    Example:
+        >>> largest_primes(1_000_000, 6)
+        [999931, 999953, 999959, 999961, 999979, 999983]
+    """
+    out: list[int] = []
+    n = int(below) - 1
+    while len(out) < count and n >= 2:
+        if n < 4 or (n % 2 and all(n % p for p in range(3, int(n**0.5) + 1, 2))):
+            out.append(n)
+        n -= 1
+    if len(out) < count:
+        raise ValueError(f"there are fewer than {count} primes below {below}")
+    return sorted(out)
+
+
+@njit(cache=True)
+def _sketch(table, offsets, widths, salts, keys, active, increment, seed):
+    n = keys.shape[0]
+    hashes = np.empty(n, np.uint64)
+    words = np.zeros((keys.shape[1] + 7) // 8, np.uint64)
+    view = words.view(np.uint8)
+    for i in range(n):
+        load_row(keys, i, view)
+        hashes[i] = hash_words(words, seed)
+    out = np.full(n, np.iinfo(np.int64).max, np.int64)
+    # Table by table (as np.add.at does): one table's cells at a time stay in cache better than
+    # all d tables per key. Entry i still sees exactly the visits of entries <= i in each table,
+    # so the result equals counting the keys one by one.
+    for j in range(widths.shape[0]):
+        base = offsets[j]
+        for i in range(n):
+            if not active[i]:
+                continue
+            # Lemire's multiply-shift range reduction of the top 32 hash bits: as uniform as
+            # `% width` for width << 2^32, without a 64-bit division per cell.
+            cell = base + np.int64(((mix64(hashes[i] ^ salts[j]) >> _S32) * widths[j]) >> _S32)
+            if increment:
+                table[cell] += 1
+            if table[cell] < out[i]:
+                out[i] = table[cell]
+    for i in range(n):
+        if not active[i]:
+            out[i] = 0
+    return out
+
+
+class CountMinSketch:
+    """Approximate visit counts of keys in ``sum(widths) * 8`` bytes; never undercounts.
+
+    Same interface as :class:`~rewardshaping.counting.ExactCounter` (``update``, ``lookup``,
+    ``merge``, ``state_dict``), so a count bonus can use either.
+
+    Args:
+        width: each table's size is one of the ``depth`` largest primes below ``width``.
+        depth: number of tables d (the estimate is the minimum over them).
+        widths: explicit table sizes instead of (``width``, ``depth``).
+        seed: salt of the hashes (two sketches merge only if their seeds and widths match).
+        max_bytes: memory cap; a larger sketch raises :class:`CounterMemoryError`.
+
+    Example:
+        >>> import numpy as np
+        >>> cms = CountMinSketch(width=1000, depth=4)
+        >>> cms.widths
+        [977, 983, 991, 997]
+        >>> cms.update(np.array([[3], [5], [3]])).tolist()
+        [1, 1, 2]
+        >>> cms.lookup(np.array([[3], [7]])).tolist()
+        [2, 0]
+    """
+
+    def __init__(
+        self,
+        width: int = 1_000_000,
+        depth: int = 6,
+        *,
+        widths: list[int] | None = None,
+        seed: int = 0,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+    ) -> None:
+        if widths is None:
+            if int(depth) < 1:
+                raise ValueError(f"depth must be >= 1, got {depth}")
+            widths = largest_primes(int(width), int(depth))
+        widths = [int(w) for w in widths]
+        if not widths or min(widths) < 1 or max(widths) >= 2**32:
+            raise ValueError(f"widths must be table sizes in 1..2^32-1, got {widths}")
+        if len(set(widths)) != len(widths):
+            raise ValueError(f"table sizes must be distinct (ideally primes), got {widths}")
+        nbytes = 8 * sum(widths)
+        if nbytes > int(max_bytes):
+            raise CounterMemoryError(
+                f"a count-min sketch with widths {widths} needs {nbytes} bytes, over its cap "
+                f"max_bytes={int(max_bytes)}; use smaller or fewer tables, or raise max_bytes"
+            )
+        self.widths = widths
+        self.seed = int(seed)
+        self.max_bytes = int(max_bytes)
+        self._w = np.array(widths, np.uint64)
+        self._offsets = np.concatenate([[0], np.cumsum(widths)[:-1]]).astype(np.int64)
+        state = np.random.SeedSequence(self.seed).generate_state(len(widths) + 1, np.uint64)
+        self._salts, self._seed = state[1:], np.uint64(state[0])
+        self.table = np.zeros(sum(widths), np.int64)
+        self.key_bytes: int | None = None
+
+    @property
+    def depth(self) -> int:
+        """Number of tables."""
+        return len(self.widths)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the tables."""
+        return int(self.table.nbytes)
+
+    @property
+    def total(self) -> int:
+        """Total visits counted."""
+        return int(self.table[: self.widths[0]].sum())
+
+    def _words(self, keys: Any) -> np.ndarray:
+        words = key_bytes(keys)
+        nbytes = words.shape[1]
+        if self.key_bytes is None:
+            self.key_bytes = nbytes
+        elif nbytes != self.key_bytes:
+            raise ValueError(
+                f"keys of {nbytes} bytes per row, but this sketch counts keys of "
+                f"{self.key_bytes} bytes; one sketch counts one kind of key"
+            )
+        return words
+
+    def update(self, keys: Any, active: Any = None) -> np.ndarray:
+        """Count one visit of every active key row; return the estimates after it (0 inactive)."""
+        words = self._words(keys)
+        n = words.shape[0]
+        if active is None:
+            active = np.ones(n, bool)
+        else:
+            active = np.asarray(active)
+            if active.shape != (n,) or active.dtype != np.bool_:
+                raise ValueError(f"active must be a bool array of shape ({n},)")
+        return _sketch(self.table, self._offsets, self._w, self._salts, words, active, True,
+                       self._seed)  # fmt: skip
+
+    def lookup(self, keys: Any) -> np.ndarray:
+        """The current estimates for the key rows (0 for keys never counted), counting nothing."""
+        words = self._words(keys)
+        ones = np.ones(words.shape[0], bool)
+        return _sketch(self.table, self._offsets, self._w, self._salts, words, ones, False,
+                       self._seed)  # fmt: skip
+
+    def merge(self, other: CountMinSketch) -> CountMinSketch:
+        """Add ``other``'s counts (same widths and seed); a sketch of the union of both streams."""
+        if not isinstance(other, CountMinSketch):
+            raise TypeError(f"can only merge another CountMinSketch, got {type(other).__name__}")
+        if (other.widths, other.seed) != (self.widths, self.seed):
+            raise ValueError(
+                "sketches merge only with equal widths and seed: "
+                f"{(self.widths, self.seed)} vs {(other.widths, other.seed)}"
+            )
+        if None not in (self.key_bytes, other.key_bytes) and self.key_bytes != other.key_bytes:
+            raise ValueError(f"key sizes differ: {self.key_bytes} vs {other.key_bytes} bytes")
+        self.key_bytes = self.key_bytes or other.key_bytes
+        self.table += other.table
+        return self
+
+    def state_dict(self) -> dict[str, Any]:
+        """Tables and settings."""
+        return {"kind": "CountMinSketch", "widths": list(self.widths), "seed": self.seed,
+                "key_bytes": self.key_bytes, "table": self.table.copy()}  # fmt: skip
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore what :meth:`state_dict` returned (same widths and seed)."""
+        if state.get("kind") != "CountMinSketch" or (list(state["widths"]), state["seed"]) != (
+            self.widths,
+            self.seed,
+        ):
+            raise ValueError(
+                f"state is for a sketch with widths {state.get('widths')} and seed "
+                f"{state.get('seed')}; this one has {self.widths} and {self.seed}"
+            )
+        table = np.asarray(state["table"], np.int64)
+        if table.shape != self.table.shape or (table < 0).any():
+            raise ValueError("state table has the wrong shape or negative counts")
+        self.table[:] = table
+        self.key_bytes = state["key_bytes"]
+
+    def __repr__(self) -> str:
+        return f"CountMinSketch(widths={self.widths}, seed={self.seed})"

