@@ -47,7 +47,7 @@ _EXPORTS = {
     "make_vector_env": "vector_envs",
     "register_term": "term_registry",
     "build_terms": "term_registry",
-    "TERM_FACTORIES": "term_registry",
+    "term_names": "term_registry",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -4,13 +4,13 @@ line or a YAML/TOML config file, with a progress bar and a final summary.
 Examples::
 
     rewardshaping train CartPole-v1 --algo ppo --total-timesteps 100000
-    rewardshaping train rewardshaping/KeyDoor-v0 --term step_penalty:-0.01 --term count:0.05 \\
+    rewardshaping train rewardshaping/KeyDoor-v0 --term step_penalty:-0.01 --term count_bonus:0.05 \\
         --log-dir runs/keydoor --set num_envs=64 --set learning_rate=1e-3
     rewardshaping train --config experiments/configs/ppo_cartpole.yaml
     rewardshaping train --resume runs/keydoor --total-timesteps 2000000
 
 A config file is a mapping with ``env_id``, ``algo`` (``ppo`` or ``dqn``), ``terms`` (a list of
-spec strings such as ``"count:0.05"`` or mappings ``{name: count, beta: 0.05, weight: 1}``)
+spec strings such as ``"count_bonus:0.05"`` or mappings ``{name: count_bonus, beta: 0.05, weight: 1}``)
 and any field of :class:`~rewardshaping.agents.ppo.PPOConfig` /
 :class:`~rewardshaping.agents.dqn.DQNConfig`; command-line options override it. With
 ``--log-dir`` the run writes ``run.yaml`` (what ran), CSV/TensorBoard logs and
@@ -40,7 +40,7 @@ from typing import Any
 import yaml
 
 from rewardshaping.agents.config_files import load_config_file
-from rewardshaping.agents.term_registry import TERM_FACTORIES, build_terms, parse_value
+from rewardshaping.agents.term_registry import build_terms, parse_value, term_names
 from rewardshaping.cli import Command
 
 __all__ = ["COMMAND", "run_train"]
@@ -57,7 +57,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         metavar="SPEC",
         help="a reward term NAME[:VALUE][,key=value...] (repeatable; key weight= sets its "
-        f"weight); known: {', '.join(sorted(TERM_FACTORIES))}",
+        f"weight); known: {', '.join(term_names())}",
     )
     parser.add_argument("--config", help="a YAML or TOML file with the run's settings")
     parser.add_argument("--total-timesteps", type=int, help="env steps to train for")

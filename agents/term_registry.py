@@ -1,13 +1,12 @@
-"""Reward terms by name, for the command line and config files.
+"""Reward-term specs of the command line and config files, built from the shared registry.
 
-``TERM_FACTORIES`` maps a name to a :class:`TermFactory`: how to build the term and which
-argument a bare value sets. Feature packages add their terms with :func:`register_term`;
-entries may name their factory lazily as ``"module:attribute"`` so that the registry imports
-nothing until a term is used.
+The names and factories live in :mod:`rewardshaping.registry` (one table for suite files, the
+``train`` CLI and Python); this module parses the CLI's compact spec strings.
 
 A term spec is ``NAME``, ``NAME:VALUE``, ``NAME:key=value,...`` or ``NAME:VALUE,key=value,...``;
-the key ``weight`` sets the term's weight in the pipeline. Values are read as literals (int,
-float, true/false, none) or kept as strings -- never evaluated.
+the key ``weight`` sets the term's weight in the pipeline; a bare VALUE sets the term's
+``value_arg`` (e.g. ``beta`` of ``count_bonus``). Values are read as literals (int, float,
+true/false, none) or kept as strings -- never evaluated.
 
 Example:
     >>> terms, weights = build_terms(["step_penalty:-0.05,weight=2"])
@@ -17,97 +16,13 @@ Example:
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from rewardshaping.terms import RewardTerm, StepPenalty
+from rewardshaping.registry import register_term, term_entry, term_names
+from rewardshaping.terms import RewardTerm
 
-__all__ = [
-    "TERM_FACTORIES",
-    "TermFactory",
-    "register_term",
-    "parse_term_spec",
-    "build_terms",
-    "parse_value",
-]
-
-
-@dataclass(frozen=True)
-class TermFactory:
-    """How to build a registered term.
-
-    Attributes:
-        factory: a callable returning a :class:`~rewardshaping.terms.RewardTerm`, or its
-            ``"module:attribute"`` path (imported on first use).
-        value_arg: the keyword a bare ``NAME:VALUE`` sets (None: bare values are refused).
-        help: one line for ``rewardshaping train --help``.
-        defaults: keyword arguments used unless the spec overrides them.
-    """
-
-    factory: Callable[..., RewardTerm] | str
-    value_arg: str | None = None
-    help: str = ""
-    defaults: Mapping[str, Any] = field(default_factory=dict)
-
-    def resolve(self, name: str) -> Callable[..., RewardTerm]:
-        if callable(self.factory):
-            return self.factory
-        module, _, attr = self.factory.partition(":")
-        try:
-            return getattr(importlib.import_module(module), attr)
-        except (ImportError, AttributeError) as exc:
-            raise ValueError(
-                f"term {name!r} is provided by {self.factory}, which this installation "
-                f"cannot import ({exc})"
-            ) from None
-
-
-#: name -> factory; extend with :func:`register_term`.
-TERM_FACTORIES: dict[str, TermFactory] = {
-    "step_penalty": TermFactory(StepPenalty, "value", "a constant reward per step (default -0.01)"),
-    "count": TermFactory(
-        "rewardshaping.intrinsic:CountBonus", "beta", "lifelong count bonus beta/sqrt(N(s'))"
-    ),
-    "episodic_count": TermFactory(
-        "rewardshaping.intrinsic:EpisodicCountBonus", "beta", "episodic count bonus"
-    ),
-    "global_episodic_count": TermFactory(
-        "rewardshaping.intrinsic:GlobalEpisodicCountBonus",
-        "beta",
-        "lifelong x episodic count bonus (Henaff et al. 2023)",
-    ),
-    "noveld": TermFactory(
-        "rewardshaping.intrinsic:NovelDCount", "beta", "NovelD with count novelty"
-    ),
-}
-
-
-def register_term(
-    name: str,
-    factory: Callable[..., RewardTerm] | str,
-    value_arg: str | None = None,
-    help: str = "",
-    *,
-    overwrite: bool = False,
-    **defaults: Any,
-) -> None:
-    """Make ``name`` usable in ``--term`` specs and config files.
-
-    Example:
-        >>> from rewardshaping import FunctionTerm
-        >>> import numpy as np
-        >>> register_term("zero", lambda: FunctionTerm(lambda b: np.zeros(b.num_envs), "zero"),
-        ...               overwrite=True)
-        >>> build_terms(["zero"])[0][0].name
-        'zero'
-    """
-    if not name or not name.replace("_", "").isalnum():
-        raise ValueError(f"term names are letters, digits and underscores, got {name!r}")
-    if name in TERM_FACTORIES and not overwrite:
-        raise ValueError(f"term {name!r} is already registered; pass overwrite=True to replace it")
-    TERM_FACTORIES[name] = TermFactory(factory, value_arg, help, dict(defaults))
+__all__ = ["register_term", "term_names", "parse_term_spec", "build_terms", "parse_value"]
 
 
 def parse_value(text: str) -> Any:
@@ -137,16 +52,12 @@ def parse_term_spec(spec: str) -> tuple[str, dict[str, Any], float]:
     """``(name, kwargs, weight)`` of a spec string (see the module docstring).
 
     Example:
-        >>> parse_term_spec("count:0.1,mode=inverse,weight=0.5")
-        ('count', {'beta': 0.1, 'mode': 'inverse'}, 0.5)
+        >>> parse_term_spec("count_bonus:0.1,mode=inverse,weight=0.5")
+        ('count_bonus', {'beta': 0.1, 'mode': 'inverse'}, 0.5)
     """
     name, _, rest = spec.strip().partition(":")
-    if name not in TERM_FACTORIES:
-        raise ValueError(
-            f"unknown reward term {name!r} in {spec!r}; known terms: {sorted(TERM_FACTORIES)}"
-        )
-    entry = TERM_FACTORIES[name]
-    kwargs: dict[str, Any] = dict(entry.defaults)
+    entry = term_entry(name, where=f"term spec {spec!r}")
+    kwargs: dict[str, Any] = {}
     weight = 1.0
     for k, part in enumerate(p for p in rest.split(",") if p.strip()) if rest else []:
         key, eq, value = part.partition("=")
@@ -177,16 +88,11 @@ def build_terms(
         elif isinstance(spec, Mapping):
             kwargs = dict(spec)
             name = kwargs.pop("name", None)
-            if name not in TERM_FACTORIES:
-                raise ValueError(
-                    f"unknown reward term {name!r} in {dict(spec)}; known terms: "
-                    f"{sorted(TERM_FACTORIES)}"
-                )
+            term_entry(str(name), where=f"term {dict(spec)}")
             weight = float(kwargs.pop("weight", 1.0))
-            kwargs = {**TERM_FACTORIES[name].defaults, **kwargs}
         else:
             raise TypeError(f"a term spec is a string or a mapping, got {type(spec).__name__}")
-        factory = TERM_FACTORIES[name].resolve(name)
+        factory = term_entry(name).factory
         try:
             term = factory(**kwargs)
         except TypeError as exc:

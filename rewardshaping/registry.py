@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import gymnasium as gym
@@ -17,7 +18,10 @@ import gymnasium as gym
 from rewardshaping.terms import RewardTerm
 
 __all__ = [
+    "TermEntry",
+    "term_entry",
     "register_term",
+    "unregister_term",
     "register_wrapper",
     "make_term",
     "make_wrapped_env",
@@ -31,7 +35,16 @@ class ConfigError(ValueError):
     """A config names something unknown or gives bad arguments; the message says where."""
 
 
-_TERMS: dict[str, Callable[..., RewardTerm]] = {}
+@dataclass(frozen=True)
+class TermEntry:
+    """A registered term: its factory, the argument a bare CLI value sets, one line of help."""
+
+    factory: Callable[..., RewardTerm]
+    value_arg: str | None = None
+    help: str = ""
+
+
+_TERMS: dict[str, TermEntry] = {}
 _WRAPPERS: dict[str, Callable[..., gym.Env]] = {}
 # Modules whose import registers more factories (feature packages); loaded on first lookup.
 _PROVIDERS = [
@@ -40,21 +53,49 @@ _PROVIDERS = [
 ]
 
 
-def register_term(name: str, factory: Callable[..., RewardTerm] | None = None):
+def register_term(
+    name: str,
+    factory: Callable[..., RewardTerm] | None = None,
+    *,
+    value_arg: str | None = None,
+    help: str = "",
+    overwrite: bool = False,
+):
     """Register ``factory(**kwargs) -> RewardTerm`` under ``name`` (usable as a decorator).
+
+    ``value_arg`` is the keyword that a bare value sets in command-line specs
+    (``--term NAME:VALUE``); ``help`` is shown by ``rewardshaping train --help``.
 
     Example:
         >>> from rewardshaping import StepPenalty
-        >>> _ = register_term("half_penalty", lambda value=-0.5: StepPenalty(value, name="half"))
+        >>> _ = register_term("half_penalty", lambda value=-0.5: StepPenalty(value, name="half"),
+        ...                   value_arg="value")
         >>> make_term({"type": "half_penalty"}).value
         -0.5
     """
+    if not name or not name.replace("_", "").isalnum():
+        raise ValueError(f"term names are letters, digits and underscores, got {name!r}")
 
     def add(f):
-        _TERMS[name] = f
+        if name in _TERMS and not overwrite and _TERMS[name].factory is not f:
+            raise ValueError(f"term {name!r} is already registered; pass overwrite=True")
+        _TERMS[name] = TermEntry(f, value_arg, help or (inspect.getdoc(f) or "").split("\n")[0])
         return f
 
     return add(factory) if factory is not None else add
+
+
+def unregister_term(name: str) -> None:
+    """Remove a registered term (for plugins and tests)."""
+    _TERMS.pop(name, None)
+
+
+def term_entry(name: str, where: str = "term") -> TermEntry:
+    """The registered entry of ``name``, or a :class:`ConfigError` listing the known ones."""
+    _load_providers()
+    if name not in _TERMS:
+        raise ConfigError(f"{where}: unknown term type {name!r}; known: {sorted(_TERMS)}")
+    return _TERMS[name]
 
 
 def register_wrapper(name: str, factory: Callable[..., gym.Env] | None = None):
@@ -112,11 +153,8 @@ def make_term(spec: str | Mapping[str, Any], where: str = "term") -> RewardTerm:
         >>> make_term({"type": "step_penalty", "value": -0.1})
         StepPenalty(name='step_penalty')
     """
-    _load_providers()
     name, kwargs = _split(spec, "term", where)
-    if name not in _TERMS:
-        raise ConfigError(f"{where}: unknown term type {name!r}; known: {sorted(_TERMS)}")
-    return _call(_TERMS[name], (), kwargs, "term", name, where)
+    return _call(term_entry(name, where).factory, (), kwargs, "term", name, where)
 
 
 def make_wrapped_env(
@@ -158,7 +196,12 @@ def ensure_env_registered(env_id: str, where: str = "env") -> None:
 def _core() -> None:
     from rewardshaping.terms import StepPenalty
 
-    register_term("step_penalty", lambda value=-0.01: StepPenalty(value))
+    register_term(
+        "step_penalty",
+        lambda value=-0.01: StepPenalty(value),
+        value_arg="value",
+        help="a constant reward per step (default -0.01)",
+    )
 
     def fully_obs(env):
         from minigrid.wrappers import FullyObsWrapper

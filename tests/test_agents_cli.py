@@ -11,13 +11,9 @@ import yaml
 
 from rewardshaping import FunctionTerm
 from rewardshaping.agents.ppo import PPO
-from rewardshaping.agents.term_registry import (
-    TERM_FACTORIES,
-    build_terms,
-    parse_term_spec,
-    register_term,
-)
+from rewardshaping.agents.term_registry import build_terms, parse_term_spec, register_term
 from rewardshaping.cli import main
+from rewardshaping.registry import unregister_term
 
 FAST = ["--no-progress", "--device", "cpu", "--eval-episodes", "2", "--set", "num_steps=32"]
 
@@ -83,7 +79,7 @@ def test_train_dqn(tmp_path, capsys):
 
 def test_errors_are_reported_not_raised(capsys):
     assert main(["train", "CartPole-v1", "--term", "nope:1", *FAST]) == 2
-    assert "unknown reward term 'nope'" in capsys.readouterr().err
+    assert "unknown term type 'nope'" in capsys.readouterr().err
     assert main(["train", "--no-progress"]) == 2
     assert "env id" in capsys.readouterr().err
     assert main(["train", "CartPole-v1", "--set", "learning_rat=1", *FAST]) == 2
@@ -103,14 +99,14 @@ def test_term_specs_and_registry_extension():
     def make_bonus(scale=1.0):
         return FunctionTerm(lambda b: np.full(b.num_envs, scale), "bonus", intrinsic=True)
 
-    register_term("test_bonus", make_bonus, "scale", overwrite=True)
+    register_term("test_bonus", make_bonus, value_arg="scale", overwrite=True)
     try:
         terms, weights = build_terms(["test_bonus:0.5", "test_bonus:0.25,weight=3"])
         assert [t.name for t in terms] == ["bonus", "bonus_2"]
         assert weights == {"bonus": 1.0, "bonus_2": 3.0}
         with pytest.raises(ValueError, match="already registered"):
-            register_term("test_bonus", make_bonus)
+            register_term("test_bonus", lambda scale=1.0: make_bonus(scale))
     finally:
-        TERM_FACTORIES.pop("test_bonus")
+        unregister_term("test_bonus")
     with pytest.raises(ValueError, match="cannot build term"):
         build_terms(["step_penalty:colour=red"])

@@ -159,12 +159,22 @@ def test_toolkit_backend_resumes_exactly_after_a_failure(tmp_path, monkeypatch):
     from rewardshaping.bench import trainers as tr
 
     agent = {"backend": "toolkit", "n_envs": 4, "kwargs": {"num_steps": 32}}
-    s = parse_suite({
-        "name": "tk", "budget": 384, "eval": {"every": 128, "episodes": 4}, "seeds": [3],
-        "envs": [{"id": "rewardshaping/KeyDoor-Easy-v0", "name": "easy"}],
-        "methods": [{"name": "ppo+count", "agent": agent,
-                     "terms": [{"type": "count_bonus", "beta": 0.05}]}],
-    })
+    s = parse_suite(
+        {
+            "name": "tk",
+            "budget": 384,
+            "eval": {"every": 128, "episodes": 4},
+            "seeds": [3],
+            "envs": [{"id": "rewardshaping/KeyDoor-Easy-v0", "name": "easy"}],
+            "methods": [
+                {
+                    "name": "ppo+count",
+                    "agent": agent,
+                    "terms": [{"type": "count_bonus", "beta": 0.05}],
+                }
+            ],
+        }
+    )
     (run,) = s.runs()
     ref = runner.run_one(run.to_json(), str(tmp_path / "ref"))
     assert ref["status"] == "done"

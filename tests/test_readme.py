@@ -37,8 +37,9 @@ def test_main_command_runs_the_shipped_quickstart():
 
 def test_readme_starc_example_runs():
     text = (ROOT / "README.md").read_text()
-    block = re.search(r"```python\n(\s*import numpy as np\n\s*from rewardshaping.tabular.*?)```",
-                      text, re.S).group(1)
+    block = re.search(
+        r"```python\n(\s*import numpy as np\n\s*from rewardshaping.tabular.*?)```", text, re.S
+    ).group(1)
     lines = [line.strip() for line in block.splitlines() if line.strip()]
     ns = {}
     exec("\n".join(lines[:-2]), ns)  # our own README, not untrusted input

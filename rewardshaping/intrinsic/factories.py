@@ -69,24 +69,28 @@ def config_key(key: str):
     raise ConfigError(f"unknown count key {key!r}; use 'obs', 'grid_agent' or 'info:NAME'")
 
 
-@register_term("count_bonus")
+@register_term("count_bonus", value_arg="beta", help="lifelong count bonus beta/sqrt(N(s'))")
 def _count_bonus(beta: float = 0.01, mode: str = "sqrt", key: str = "obs"):
     return CountBonus(config_key(key), beta=beta, mode=mode)
 
 
-@register_term("episodic_count_bonus")
+@register_term("episodic_count_bonus", value_arg="beta", help="episodic count bonus")
 def _episodic(beta: float = 0.01, mode: str = "sqrt", key: str = "obs"):
     return EpisodicCountBonus(config_key(key), beta=beta, mode=mode)
 
 
-@register_term("global_episodic_count_bonus")
+@register_term(
+    "global_episodic_count_bonus",
+    value_arg="beta",
+    help="lifelong x episodic count bonus (Henaff et al. 2023)",
+)
 def _global_episodic(
     beta: float = 0.01, mode: str = "sqrt", episodic: str = "sqrt", key: str = "obs"
 ):
     return GlobalEpisodicCountBonus(config_key(key), beta=beta, mode=mode, episodic=episodic)
 
 
-@register_term("noveld_count")
+@register_term("noveld_count", value_arg="beta", help="NovelD with count novelty")
 def _noveld(beta: float = 0.01, alpha: float = 0.5, key: str = "obs"):
     return NovelDCount(config_key(key), beta=beta, alpha=alpha)
 

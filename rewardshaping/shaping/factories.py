@@ -12,7 +12,11 @@ from rewardshaping.shaping.grid_distance import GoalDistancePotential
 from rewardshaping.shaping.pbrs import PotentialShaping
 
 
-@register_term("pbrs_goal_distance")
+@register_term(
+    "pbrs_goal_distance",
+    value_arg="gamma",
+    help="PBRS with the BFS goal distance (fully observable MiniGrid images)",
+)
 def pbrs_goal_distance(gamma: float = 0.99, scale: float = 0.1, doors_pass: bool = True):
     """PotentialShaping(GoalDistancePotential(scale, doors_pass), gamma).
 
