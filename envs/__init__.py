@@ -6,3 +6,27 @@ registered under the ``rewardshaping/`` namespace. May import: gymnasium, pettin
 mujoco, numpy, numba and ``rewardshaping.machines`` (for labelling functions); nothing else of
 the toolkit.
 """
+
+# --- reward-machine worlds (issue 7) -----------------------------------------------------------
+from gymnasium.envs.registration import register as _gym_register  # noqa: E402
+from gymnasium.envs.registration import registry as _gym_registry  # noqa: E402
+
+
+def _register_once(id: str, **kwargs) -> None:
+    # The doctest run may import this file twice (as envs and as rewardshaping.envs).
+    if id not in _gym_registry:
+        _gym_register(id=id, **kwargs)
+
+
+_register_once(
+    "rewardshaping/OfficeWorld-v0",
+    entry_point="rewardshaping.envs.office:OfficeWorld",
+    max_episode_steps=1000,
+)
+for _task in (1, 2, 3, 4):
+    _register_once(
+        f"rewardshaping/Office-T{_task}-v0",
+        entry_point="rewardshaping.envs.office:office_task_env",
+        kwargs={"task": _task},
+        max_episode_steps=1000,
+    )

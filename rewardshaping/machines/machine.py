@@ -265,7 +265,8 @@ class RewardMachine:
     def labels_to_mask(self, labels: Any) -> np.ndarray:
         """Bit masks (bit ``i`` = ``propositions[i]`` true) from sets of names or bool arrays.
 
-        Accepts a set of names (-> shape ()), a sequence of sets, or a bool array (P,) / (N, P).
+        Accepts a set of names (-> shape ()), a sequence of sets, a bool array (P,) / (N, P),
+        or an integer array of masks (returned as is).
 
         Example:
             >>> from rewardshaping.machines import parse_machine
@@ -275,6 +276,8 @@ class RewardMachine:
         """
         if isinstance(labels, (set, frozenset)):
             return np.int64(self._mask_of_set(labels))
+        if isinstance(labels, np.ndarray) and np.issubdtype(labels.dtype, np.integer):
+            return labels.astype(np.int64, copy=False)  # already bit masks
         if isinstance(labels, np.ndarray) and labels.dtype == bool:
             if labels.shape[-1] != len(self.propositions):
                 raise ValueError(
@@ -509,6 +512,26 @@ class RewardMachine:
             out["exclusive"] = self.exclusive.to_spec()
         out["edges"] = edges
         return out
+
+    def _key(self) -> tuple:
+        return (
+            self.states,
+            self.initial,
+            tuple(sorted(self.terminal)),
+            tuple(sorted(self.accepting)),
+            self.edges,
+            self.propositions,
+            self.no_match,
+            self.sink_reward,
+            self.exclusive,
+        )
+
+    def __eq__(self, other: object) -> bool:
+        """Same states, edges (in order), propositions and rules; names and files may differ."""
+        return isinstance(other, RewardMachine) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
 
     def __repr__(self) -> str:
         return (
