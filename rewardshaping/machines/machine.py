@@ -177,6 +177,12 @@ class RewardMachine:
         self.calls: frozenset[str] = frozenset(e.call for e in self.edges if e.call)
         self._bits = 1 << np.arange(len(self.propositions), dtype=np.int64)
         self._cache: dict[tuple[int, int], int] = {}
+        # With few propositions every (state, valuation) pair fits a small table.
+        self._table = (
+            np.full((len(self.states), 1 << len(self.propositions)), -2, dtype=np.int64)
+            if len(self.propositions) <= 12 and len(self.states) << len(self.propositions) <= 1 << 22
+            else None
+        )
 
     # ------------------------------------------------------------------ validation
 
@@ -330,10 +336,21 @@ class RewardMachine:
             )
         masks = self.labels_to_mask(labels)
         u_arr = np.asarray(u, dtype=np.int64)
-        u_b, m_b = np.broadcast_arrays(u_arr, masks)
+        if u_arr.shape == np.shape(masks):
+            u_b, m_b = u_arr, np.asarray(masks)
+        else:
+            u_b, m_b = np.broadcast_arrays(u_arr, masks)
         flat_u, flat_m = u_b.reshape(-1), m_b.reshape(-1)
-        edges = np.empty(flat_u.shape[0], dtype=np.int64)
-        if flat_u.shape[0] <= 8:
+        if self._table is not None:
+            # Dense lazily-filled table: one gather per batch once warm.
+            edges = self._table[flat_u, flat_m]
+            missing = np.flatnonzero(edges == -2)
+            for i in missing:
+                e = self._transition_one(int(flat_u[i]), int(flat_m[i]))
+                self._table[flat_u[i], flat_m[i]] = e
+                edges[i] = e
+        elif flat_u.shape[0] <= 8:
+            edges = np.empty(flat_u.shape[0], dtype=np.int64)
             for i in range(flat_u.shape[0]):
                 edges[i] = self._transition_one(int(flat_u[i]), int(flat_m[i]))
         else:
