@@ -29,7 +29,13 @@ from rewardshaping.machines.machine import RewardMachine
 from rewardshaping.machines.spec import load_machine
 from rewardshaping.transitions import Transitions
 
-__all__ = ["OfficeWorld", "OfficeLabelling", "office_machine", "office_spec_path", "office_task_env"]
+__all__ = [
+    "OfficeWorld",
+    "OfficeLabelling",
+    "office_machine",
+    "office_spec_path",
+    "office_task_env",
+]
 
 WIDTH, HEIGHT = 12, 9
 PROPOSITIONS = ("a", "b", "c", "d", "e", "f", "g", "n")

@@ -21,8 +21,8 @@ from collections import deque
 
 import numpy as np
 from gymnasium.wrappers import TimeLimit
-
 from rewardshaping.envs.office import LABEL, NEXT, PROPOSITIONS, START, OfficeWorld, office_machine
+
 from rewardshaping.machines.machine import RewardMachine
 from rewardshaping.machines.product import RewardMachineEnv
 from rewardshaping.machines.qlearning import MachineQLearning, QLearningConfig
@@ -83,7 +83,9 @@ def run(
     cfg = QLearningConfig(
         gamma=gamma, counterfactual=spec["counterfactual"], potential=potential, q_init=q_init
     )
-    env = TimeLimit(RewardMachineEnv(OfficeWorld(), rm, counterfactuals=spec["counterfactual"]), 1000)
+    env = TimeLimit(
+        RewardMachineEnv(OfficeWorld(), rm, counterfactuals=spec["counterfactual"]), 1000
+    )
     eval_env = RewardMachineEnv(OfficeWorld(), rm, counterfactuals=False)
     agent = MachineQLearning(12 * 9, 4, rm, cfg, obs_index=obs_index, seed=seed)
     optimum = optimal_steps(rm)
@@ -143,7 +145,9 @@ def main() -> None:
                 flush=True,
             )
         if "q-learning" in medians and "CRM" in medians:
-            print(f"| t{task} | ratio q-learning / CRM | {medians['q-learning'] / medians['CRM']:.1f}x | | |")
+            print(
+                f"| t{task} | ratio q-learning / CRM | {medians['q-learning'] / medians['CRM']:.1f}x | | |"
+            )
 
 
 if __name__ == "__main__":

@@ -46,12 +46,16 @@ def to_dot(machine: RewardMachine) -> str:
     """
     lines = [f"digraph {_dot_quote(machine.name)} {{", "  rankdir=LR;", "  __start [shape=point];"]
     lines.append(f"  __start -> {_dot_quote(machine.initial)};")
-    for s in machine.reachable_states() + [s for s in machine.states if s not in machine.reachable_states()]:
+    for s in machine.reachable_states() + [
+        s for s in machine.states if s not in machine.reachable_states()
+    ]:
         shape = "doublecircle" if s in machine.terminal else "circle"
         color = ", color=red" if s in machine.terminal and s not in machine.accepting else ""
         lines.append(f"  {_dot_quote(s)} [shape={shape}{color}];")
     for e in machine.edges:
-        lines.append(f"  {_dot_quote(e.source)} -> {_dot_quote(e.target)} [label={_dot_quote(_label(e))}];")
+        lines.append(
+            f"  {_dot_quote(e.source)} -> {_dot_quote(e.target)} [label={_dot_quote(_label(e))}];"
+        )
     lines.append("}")
     return "\n".join(lines)
 

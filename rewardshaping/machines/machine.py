@@ -180,7 +180,8 @@ class RewardMachine:
         # With few propositions every (state, valuation) pair fits a small table.
         self._table = (
             np.full((len(self.states), 1 << len(self.propositions)), -2, dtype=np.int64)
-            if len(self.propositions) <= 12 and len(self.states) << len(self.propositions) <= 1 << 22
+            if len(self.propositions) <= 12
+            and len(self.states) << len(self.propositions) <= 1 << 22
             else None
         )
 

@@ -93,7 +93,9 @@ class ProductCore:
                 f"the labelling reports {list(labelling.propositions)} but machine "
                 f"{machine.name!r} needs {missing} too"
             )
-        self.columns = np.array([labelling.propositions.index(p) for p in machine.propositions], int)
+        self.columns = np.array(
+            [labelling.propositions.index(p) for p in machine.propositions], int
+        )
         self.obs_mode = obs_mode
         self.reward_mode = reward_mode
         self.counterfactuals = counterfactuals
@@ -172,8 +174,12 @@ def _flatten_batch(space: spaces.Space, obs: Any) -> np.ndarray:
         idx = np.asarray(obs, dtype=np.int64) - space.start
         return np.eye(space.n, dtype=np.float32)[idx]
     if isinstance(space, spaces.MultiDiscrete):
-        obs = np.asarray(obs, dtype=np.int64).reshape(np.shape(obs)[0], -1) - space.start.reshape(1, -1)
-        parts = [np.eye(k, dtype=np.float32)[obs[:, i]] for i, k in enumerate(space.nvec.reshape(-1))]
+        obs = np.asarray(obs, dtype=np.int64).reshape(np.shape(obs)[0], -1) - space.start.reshape(
+            1, -1
+        )
+        parts = [
+            np.eye(k, dtype=np.float32)[obs[:, i]] for i, k in enumerate(space.nvec.reshape(-1))
+        ]
         return np.concatenate(parts, axis=1)
     n = len(obs[next(iter(obs))]) if isinstance(obs, dict) else len(obs)
     from rewardshaping.transitions import index_obs
@@ -376,8 +382,16 @@ class RewardMachineVectorEnv(VectorWrapper, gym.utils.RecordConstructorArgs):
             # get_attr would *call* a callable attribute; read a sync env's first copy directly.
             subs = getattr(env.unwrapped, "envs", None)
             probe = getattr(subs[0].unwrapped, "labelling", None) if subs else None
-            labelling = probe if isinstance(probe, Labelling) else InfoLabelling(
-                (machine.flatten() if isinstance(machine, RewardMachineHierarchy) else machine).propositions
+            labelling = (
+                probe
+                if isinstance(probe, Labelling)
+                else InfoLabelling(
+                    (
+                        machine.flatten()
+                        if isinstance(machine, RewardMachineHierarchy)
+                        else machine
+                    ).propositions
+                )
             )
         self.core = ProductCore(
             machine,

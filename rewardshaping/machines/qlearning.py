@@ -106,7 +106,9 @@ class MachineQLearning:
         s, u = self._split(obs)
         return int(np.argmax(self.q[u, s]))
 
-    def update(self, obs: Any, action: int, next_obs: Any, info: dict[str, Any], terminated: bool) -> int:
+    def update(
+        self, obs: Any, action: int, next_obs: Any, info: dict[str, Any], terminated: bool
+    ) -> int:
         """One Q-learning update (per machine state with CRM); returns how many rows changed.
 
         ``terminated`` is the product env's flag; the env's own termination is

@@ -107,7 +107,9 @@ def load_machine(
         )  # type: ignore[assignment]
     size = path.stat().st_size
     if size > MAX_SPEC_BYTES:
-        raise SpecError(f"spec file is {size} bytes, over {MAX_SPEC_BYTES}", Location(str(path), 1, 1))
+        raise SpecError(
+            f"spec file is {size} bytes, over {MAX_SPEC_BYTES}", Location(str(path), 1, 1)
+        )
     text = path.read_text(encoding="utf-8")
     kwargs.setdefault("name", path.stem)
     return parse_machine(text, format, file=str(path), **kwargs)

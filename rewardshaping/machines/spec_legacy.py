@@ -73,9 +73,13 @@ def _tokenize_line(line: str, lineno: int, file: str) -> list[_Tok]:
                 )
             toks.append(_Tok("str", body, i + 1))
             i = j + 1
-        elif c.isdigit() or (c in "+-." and i + 1 < n and (line[i + 1].isdigit() or line[i + 1] == ".")):
+        elif c.isdigit() or (
+            c in "+-." and i + 1 < n and (line[i + 1].isdigit() or line[i + 1] == ".")
+        ):
             j = i + 1
-            while j < n and (line[j].isdigit() or line[j] in ".eE" or (line[j] in "+-" and line[j - 1] in "eE")):
+            while j < n and (
+                line[j].isdigit() or line[j] in ".eE" or (line[j] in "+-" and line[j - 1] in "eE")
+            ):
                 j += 1
             text = line[i:j]
             kind = "int" if text.lstrip("+-").isdigit() else "num"
@@ -88,12 +92,9 @@ def _tokenize_line(line: str, lineno: int, file: str) -> list[_Tok]:
             toks.append(_Tok("name", line[i:j], i + 1))
             i = j
         else:
-            raise SpecError(
-                f"unexpected character {c!r}",
-                Location(file, lineno, i + 1),
-                expected="numbers, quoted formulas, names, '(', ')', '[', ']' or ','",
-                source_line=line,
-            )
+            # Reported only if the parser gets here: an earlier grammar error is more telling.
+            toks.append(_Tok("bad", c, i + 1))
+            return toks
     toks.append(_Tok("end", "", len(line.split("#")[0].rstrip()) + 1))
     return toks
 
@@ -111,10 +112,17 @@ class _Line:
         return SpecError(message, self.loc(tok), expected=expected, source_line=self.line)
 
     def peek(self) -> _Tok:
-        return self.toks[self.pos]
+        tok = self.toks[self.pos]
+        if tok.kind == "bad":
+            raise self.error(
+                f"unexpected character {tok.text!r}",
+                tok,
+                expected="numbers, quoted formulas, names, '(', ')', '[', ']' or ','",
+            )
+        return tok
 
     def expect(self, kind: str, what: str) -> _Tok:
-        tok = self.toks[self.pos]
+        tok = self.peek()
         if tok.kind != kind:
             found = "end of line" if tok.kind == "end" else repr(tok.text)
             raise self.error(f"found {found}", tok, expected=what)
@@ -196,9 +204,7 @@ def parse_legacy(
                                             ^
     """
     file = file or "<string>"
-    lines = [
-        (k + 1, raw) for k, raw in enumerate(text.splitlines()) if raw.split("#")[0].strip()
-    ]
+    lines = [(k + 1, raw) for k, raw in enumerate(text.splitlines()) if raw.split("#")[0].strip()]
     if len(lines) < 2:
         raise SpecError(
             "a legacy reward machine needs an initial-state line and a terminal-states line",

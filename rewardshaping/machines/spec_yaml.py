@@ -51,7 +51,9 @@ _MACHINE_KEYS = {
 }
 _HIERARCHY_KEYS = {"name", "description", "propositions", "exclusive", "root", "machines"}
 _EDGE_KEYS = {"from", "to", "when", "reward", "call", "description"}
-_STR = "tag:yaml.org,2002:str"
+_PLAIN_TAGS = {
+    f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "map", "seq")
+}
 
 
 class _V:
@@ -75,7 +77,9 @@ class _V:
     def child(self, node: yaml.Node) -> _V:
         return _V(node, self.file, self.lines)
 
-    def mapping(self, what: str, allowed: set[str], required: tuple[str, ...] = ()) -> dict[str, _V]:
+    def mapping(
+        self, what: str, allowed: set[str], required: tuple[str, ...] = ()
+    ) -> dict[str, _V]:
         if not isinstance(self.node, yaml.MappingNode):
             raise self.error(f"{what} must be a mapping", expected=f"keys among {sorted(allowed)}")
         out: dict[str, _V] = {}
@@ -85,9 +89,13 @@ class _V:
                 raise key.error(f"a key of {what} is not a name")
             name = str(knode.value)
             if name not in allowed:
-                raise key.error(f"unknown key {name!r} in {what}", expected=f"one of {sorted(allowed)}")
+                raise key.error(
+                    f"unknown key {name!r} in {what}", expected=f"one of {sorted(allowed)}"
+                )
             if name in out:
-                raise key.error(f"duplicate key {name!r} in {what} (first at line {out[name].loc.line})")
+                raise key.error(
+                    f"duplicate key {name!r} in {what} (first at line {out[name].loc.line})"
+                )
             out[name] = self.child(vnode)
         for r in required:
             if r not in out:
@@ -103,7 +111,9 @@ class _V:
             key = self.child(knode)
             name = key.name(f"a key of {what}")
             if name in seen:
-                raise key.error(f"duplicate {what} key {name!r} (first at line {seen[name].loc.line})")
+                raise key.error(
+                    f"duplicate {what} key {name!r} (first at line {seen[name].loc.line})"
+                )
             seen[name] = key
             out.append((key, self.child(vnode)))
         return out
@@ -174,7 +184,26 @@ def _compose(text: str, file: str) -> _V:
         raise SpecError(f"not valid YAML/JSON: {err}", Location(file, 1, 1)) from None
     if node is None:
         raise SpecError("empty spec", Location(file, 1, 1), expected="a mapping with 'edges'")
-    return _V(node, file, text.splitlines())
+    root = _V(node, file, text.splitlines())
+    _refuse_tags(root)
+    return root
+
+
+def _refuse_tags(v: _V) -> None:
+    """Only plain YAML types: a ``!!python/...`` (or any custom) tag is an error, not an object."""
+    stack = [v.node]
+    while stack:
+        node = stack.pop()
+        if node.tag not in _PLAIN_TAGS:
+            raise v.child(node).error(
+                f"YAML tag {node.tag!r} is not allowed in a spec",
+                expected="plain YAML/JSON values (no tags)",
+            )
+        if isinstance(node, yaml.MappingNode):
+            for k, val in node.value:
+                stack.extend((k, val))
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
 
 
 def _propositions(v: _V | None) -> list[str] | None:
@@ -191,12 +220,16 @@ def _exclusive(v: _V | None, props: list[str] | None) -> Exclusivity | None:
     value = v.scalar()
     if isinstance(value, bool):
         return Exclusivity.all() if value else Exclusivity()
-    groups = [[p.name("a proposition") for p in g.seq("an exclusive group")] for g in v.seq("exclusive")]
+    groups = [
+        [p.name("a proposition") for p in g.seq("an exclusive group")] for g in v.seq("exclusive")
+    ]
     if props is not None:
         for g, gv in zip(groups, v.seq("exclusive"), strict=True):
             unknown = sorted(set(g) - set(props))
             if unknown:
-                raise gv.error(f"unknown proposition(s) {unknown} in exclusive", expected=f"one of {props}")
+                raise gv.error(
+                    f"unknown proposition(s) {unknown} in exclusive", expected=f"one of {props}"
+                )
     return Exclusivity(groups)
 
 
@@ -222,7 +255,9 @@ def _machine(
         declared = [s.name("a state") for s in m["states"].seq("states")]
     initial = m["initial"].name("initial")
     if declared is not None and initial not in declared:
-        raise m["initial"].error(f"unknown state {initial!r}", expected=f"one of the declared states {declared}")
+        raise m["initial"].error(
+            f"unknown state {initial!r}", expected=f"one of the declared states {declared}"
+        )
 
     terminal: dict[str, bool] = {}
     if "terminal" in m:
@@ -230,7 +265,11 @@ def _machine(
         if isinstance(tv.node, yaml.MappingNode):
             for key, val in tv.items("terminal"):
                 t = key.name("a terminal state")
-                opts = val.mapping(f"terminal state {t!r}", {"accepting"}) if isinstance(val.node, yaml.MappingNode) else {}
+                opts = (
+                    val.mapping(f"terminal state {t!r}", {"accepting"})
+                    if isinstance(val.node, yaml.MappingNode)
+                    else {}
+                )
                 acc = True
                 if "accepting" in opts:
                     acc = opts["accepting"].scalar()
@@ -238,12 +277,16 @@ def _machine(
                         raise opts["accepting"].error("accepting must be true or false")
                 terminal[t] = acc
                 if declared is not None and t not in declared:
-                    raise key.error(f"unknown state {t!r}", expected=f"one of the declared states {declared}")
+                    raise key.error(
+                        f"unknown state {t!r}", expected=f"one of the declared states {declared}"
+                    )
         else:
             for tnode in tv.seq("terminal"):
                 t = tnode.name("a terminal state")
                 if declared is not None and t not in declared:
-                    raise tnode.error(f"unknown state {t!r}", expected=f"one of the declared states {declared}")
+                    raise tnode.error(
+                        f"unknown state {t!r}", expected=f"one of the declared states {declared}"
+                    )
                 terminal[t] = True
 
     edges: list[Edge] = []
@@ -253,14 +296,20 @@ def _machine(
         src, dst = e["from"].name("from"), e["to"].name("to")
         for key, s in (("from", src), ("to", dst)):
             if declared is not None and s not in declared:
-                raise e[key].error(f"unknown state {s!r}", expected=f"one of the declared states {declared}")
+                raise e[key].error(
+                    f"unknown state {s!r}", expected=f"one of the declared states {declared}"
+                )
         call = None
         if "call" in e:
             if machine_names is None:
-                raise e["call"].error("call edges need a hierarchy file", expected="top-level 'root' and 'machines'")
+                raise e["call"].error(
+                    "call edges need a hierarchy file", expected="top-level 'root' and 'machines'"
+                )
             call = e["call"].name("call")
             if call not in machine_names:
-                raise e["call"].error(f"call to unknown machine {call!r}", expected=f"one of {sorted(machine_names)}")
+                raise e["call"].error(
+                    f"call to unknown machine {call!r}", expected=f"one of {sorted(machine_names)}"
+                )
         if "when" in e:
             formula = e["when"].formula("the edge formula", prop_set)
         elif call is not None:
@@ -278,7 +327,9 @@ def _machine(
         order.extend(s for s in (src, dst) if s not in order)
     for t in terminal:
         if t not in order:
-            raise m["terminal"].error(f"unknown state {t!r}: no edge reaches it", expected="a state used by an edge")
+            raise m["terminal"].error(
+                f"unknown state {t!r}: no edge reaches it", expected="a state used by an edge"
+            )
     no_match = "stay"
     if "no_match" in m:
         no_match = m["no_match"].name("no_match")
@@ -341,14 +392,21 @@ def parse_yaml(
         names = {k.name("a machine name") for k, _ in entries}
         machines = {
             k.name("a machine name"): _machine(
-                mv, k.name("a machine name"), props, exclusive, on_ambiguous, names,
+                mv,
+                k.name("a machine name"),
+                props,
+                exclusive,
+                on_ambiguous,
+                names,
                 _MACHINE_KEYS - {"propositions", "exclusive"},
             )
             for k, mv in entries
         }
         root_name = top["root"].name("root")
         if root_name not in machines:
-            raise top["root"].error(f"unknown root machine {root_name!r}", expected=f"one of {sorted(machines)}")
+            raise top["root"].error(
+                f"unknown root machine {root_name!r}", expected=f"one of {sorted(machines)}"
+            )
         hname = top["name"].name("name") if "name" in top else (name or root_name)
         return RewardMachineHierarchy(machines, root_name, name=hname, location=root.loc)
     default = file if file != "<string>" else "machine"
