@@ -168,7 +168,7 @@ class RewardMachineHierarchy:
     ) -> tuple[tuple[Frame, ...], float, bool, bool]:
         frames = list(stack)
         reward = 0.0
-        for (name, k), (callee, _) in zip(chain, chain[1:], strict=False):
+        for (_, k), (callee, _) in zip(chain, chain[1:], strict=False):
             frames.append((callee, self.machines[callee].initial_index, k))
         name, k = chain[-1]
         m = self.machines[name]
