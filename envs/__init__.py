@@ -30,3 +30,16 @@ for _task in (1, 2, 3, 4):
         kwargs={"task": _task},
         max_episode_steps=1000,
     )
+
+_register_once(
+    "rewardshaping/CraftWorld-v0",
+    entry_point="rewardshaping.envs.craft:CraftWorld",
+    max_episode_steps=500,
+)
+for _task in ("paper", "book", "map", "milk_bucket", "book_and_quill", "cake"):
+    _register_once(
+        f"rewardshaping/Craft-{_task.title().replace('_', '')}-v0",
+        entry_point="rewardshaping.envs.craft:craft_task_env",
+        kwargs={"task": _task},
+        max_episode_steps=500,
+    )

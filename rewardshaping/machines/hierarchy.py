@@ -5,7 +5,8 @@ the step when the context holds and the callee can make its first (non-looping) 
 same events; from then on the callee steps alone until it reaches an accepting state, and the
 caller then follows the call edge. A rejecting state anywhere rejects the whole task. The state of
 a hierarchy is its call stack: a tuple of frames ``(machine, state, via)``, root first, where
-``via`` is the caller's call edge.
+``via`` is the caller's call edge. Only the root machine's edges pay rewards (in the paper the
+reward is 1 when the root accepts); a machine's own rewards count when it is the root.
 
 :meth:`RewardMachineHierarchy.flatten` expands every call inline into one equivalent
 :class:`~rewardshaping.machines.machine.RewardMachine` whose states are the reachable call
@@ -174,7 +175,8 @@ class RewardMachineHierarchy:
         m = self.machines[name]
         top = frames[-1]
         frames[-1] = (top[0], m.index[m.edges[k].target], top[2])
-        reward += m.edges[k].reward
+        if len(frames) == 1:  # only the root's edges pay
+            reward += m.edges[k].reward
         return self._resolve(frames, reward)
 
     def _resolve(
@@ -194,7 +196,8 @@ class RewardMachineHierarchy:
             caller = self.machines[cname]
             edge = caller.edges[via]
             frames[-1] = (cname, caller.index[edge.target], cvia)
-            reward += edge.reward
+            if len(frames) == 1:
+                reward += edge.reward
 
     def step(self, stack: tuple[Frame, ...], true_props: Any) -> HierarchyStep:
         """One step from call stack ``stack`` when the events ``true_props`` (a set) hold."""
