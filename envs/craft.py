@@ -124,7 +124,8 @@ class CraftWorld(gym.Env):
     A 9x9 open grid with one cell of each resource (rabbit, squid, redstone, chicken, iron, cane,
     cow, wheat) and station (workbench, table), and six lava cells. The agent starts in the
     centre (4, 4). Stepping onto a cell reports its object as an event; stepping into lava ends
-    the episode. Tasks (``craft_task``) are hierarchies of reward machines of height 1 to 4,
+    the episode. With ``random_start=True`` each episode starts on a random empty cell.
+    Tasks (``craft_task``) are hierarchies of reward machines of height 1 to 4,
     e.g. *book* = (paper and leather, in any order) then the table, where paper = cane then the
     workbench (Furelos-Blanco et al. 2023 use the same recipes in their CraftWorld).
 
@@ -148,7 +149,7 @@ class CraftWorld(gym.Env):
     Entering lava terminates. The registered versions truncate after 500 steps.
 
     ## Registered Configurations
-    ``rewardshaping/CraftWorld-v0`` (this env) and ``rewardshaping/Craft-<Task>-v0`` for the
+    ``rewardshaping/CraftWorld-v0`` (this env; ``random_start`` is a keyword) and ``rewardshaping/Craft-<Task>-v0`` for the
     tasks in :data:`CRAFT_TASKS` (products with the flat equivalent of the task's hierarchy).
 
     Example:
@@ -163,16 +164,21 @@ class CraftWorld(gym.Env):
 
     metadata = {"render_modes": ["ansi"], "render_fps": 4}
 
-    def __init__(self, render_mode: str | None = None) -> None:
+    def __init__(self, render_mode: str | None = None, random_start: bool = False) -> None:
         self.action_space = spaces.Discrete(4)
         self.observation_space = spaces.MultiDiscrete([SIZE, SIZE])
         self.render_mode = render_mode
+        self.random_start = bool(random_start)
         self.labelling = CraftLabelling()
         self._pos = _START_ARR.copy()
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         super().reset(seed=seed)
-        self._pos = _START_ARR.copy()
+        if self.random_start:  # any empty cell, drawn from the env's seeded generator
+            empty = np.argwhere(LABEL < 0)
+            self._pos = empty[self.np_random.integers(len(empty))].astype(np.int64)
+        else:
+            self._pos = _START_ARR.copy()
         return self._pos.copy(), self._info()
 
     def step(self, action: Any):

@@ -22,8 +22,17 @@ from collections import deque
 
 import numpy as np
 from gymnasium.wrappers import TimeLimit
+from rewardshaping.envs.craft import (
+    LABEL,
+    LAVA,
+    MOVES,
+    PROPOSITIONS,
+    SIZE,
+    START,
+    CraftWorld,
+    craft_task,
+)
 
-from rewardshaping.envs.craft import LABEL, LAVA, MOVES, PROPOSITIONS, SIZE, START, CraftWorld, craft_task
 from rewardshaping.machines.options import OptionConfig, OptionLearner, flat_hierarchy
 from rewardshaping.machines.product import RewardMachineEnv
 from rewardshaping.machines.qlearning import MachineQLearning, QLearningConfig
@@ -54,9 +63,20 @@ def optimal_steps(machine) -> int:
     raise RuntimeError("unsolvable")
 
 
-def evaluate(agent, env, cap: int) -> int | None:
-    """Greedy episode length when the task is completed within ``cap`` steps, else None."""
-    obs, _ = env.reset()
+def evaluate(agent, env, cap: int, starts: int) -> float | None:
+    """Mean greedy episode length over ``starts`` episodes (seeds 0..starts-1) when every one
+    completes the task within ``cap`` steps, else None."""
+    lengths = []
+    for k in range(starts):
+        n = evaluate_one(agent, env, cap, k)
+        if n is None:
+            return None
+        lengths.append(n)
+    return float(np.mean(lengths))
+
+
+def evaluate_one(agent, env, cap: int, seed: int) -> int | None:
+    obs, _ = env.reset(seed=seed)
     options = isinstance(agent, OptionLearner)
     if options:
         saved = (agent.plan, agent.leaf, agent.t)
@@ -76,18 +96,26 @@ def evaluate(agent, env, cap: int) -> int | None:
     return result
 
 
+def world(args) -> CraftWorld:
+    return CraftWorld(random_start=args.random_start)
+
+
 def run(task: str, variant: str, seed: int, args) -> tuple[int | None, int | None]:
     h = craft_task(task)
     if variant == "flat CRM Q-learning":
         rm = h.flatten()
-        agent = MachineQLearning(SIZE * SIZE, 4, rm, QLearningConfig(q_init=1.0), obs_index=obs_index, seed=seed)
-        env = TimeLimit(RewardMachineEnv(CraftWorld(), rm), args.episode)
-        eval_env = RewardMachineEnv(CraftWorld(), rm, counterfactuals=False)
+        agent = MachineQLearning(
+            SIZE * SIZE, 4, rm, QLearningConfig(q_init=1.0), obs_index=obs_index, seed=seed
+        )
+        env = TimeLimit(RewardMachineEnv(world(args), rm), args.episode)
+        eval_env = RewardMachineEnv(world(args), rm, counterfactuals=False)
     else:
         target = h if variant == "hierarchy (options)" else flat_hierarchy(h)
-        agent = OptionLearner(target, SIZE * SIZE, 4, OptionConfig(), obs_index=obs_index, seed=seed)
-        env = TimeLimit(RewardMachineEnv(CraftWorld(), target, counterfactuals=False), args.episode)
-        eval_env = RewardMachineEnv(CraftWorld(), target, counterfactuals=False)
+        agent = OptionLearner(
+            target, SIZE * SIZE, 4, OptionConfig(), obs_index=obs_index, seed=seed
+        )
+        env = TimeLimit(RewardMachineEnv(world(args), target, counterfactuals=False), args.episode)
+        eval_env = RewardMachineEnv(world(args), target, counterfactuals=False)
     options = isinstance(agent, OptionLearner)
     obs, _ = env.reset(seed=seed)
     if options:
@@ -106,7 +134,7 @@ def run(task: str, variant: str, seed: int, args) -> tuple[int | None, int | Non
             if options:
                 agent.begin_episode(obs)
         if step % args.eval_every == 0:
-            length = evaluate(agent, eval_env, args.cap)
+            length = evaluate(agent, eval_env, args.cap, args.eval_starts)
             if length is not None:
                 first = step if first is None else first
                 streak += 1
@@ -130,13 +158,20 @@ def main() -> None:
     parser.add_argument("--eval-every", type=int, default=500)
     parser.add_argument("--stable", type=int, default=5)
     parser.add_argument("--cap", type=int, default=200)
+    parser.add_argument(
+        "--random-start", action="store_true", help="start each episode on a random empty cell"
+    )
+    parser.add_argument("--eval-starts", type=int, default=1, help="evaluation episodes (seeds)")
     args = parser.parse_args()
     print(
         f"budget {args.budget}, episodes of {args.episode} steps, evaluation every "
         f"{args.eval_every} (greedy, success within {args.cap} steps, stable for {args.stable} "
-        f"more), seeds 0..{args.seeds - 1}"
+        f"more), seeds 0..{args.seeds - 1}, random start {args.random_start}, "
+        f"{args.eval_starts} evaluation episode(s)"
     )
-    print("| task (height, flat states) | variant | steps to success: median (min-max) | solved | greedy length (optimal) | seconds |")
+    print(
+        "| task (height, flat states) | variant | steps to success: median (min-max) | solved | greedy length (optimal from the centre) | seconds |"
+    )
     print("|---|---|---|---|---|---|")
     for task in args.tasks:
         h = craft_task(task)
