@@ -43,3 +43,29 @@ for _task in ("paper", "book", "map", "milk_bucket", "book_and_quill", "cake"):
         kwargs={"task": _task},
         max_episode_steps=500,
     )
+
+_register_once(
+    "rewardshaping/WaterWorld-v0",
+    entry_point="rewardshaping.envs.water:WaterWorld",
+    max_episode_steps=600,
+)
+for _task in (1, 2, 3):
+    _register_once(
+        f"rewardshaping/Water-T{_task}-v0",
+        entry_point="rewardshaping.envs.water:water_task_env",
+        kwargs={"task": _task},
+        max_episode_steps=600,
+    )
+
+_register_once(
+    "rewardshaping/HalfCheetahRM-v0",
+    entry_point="rewardshaping.envs.cheetah_rm:HalfCheetahEvents",
+    max_episode_steps=1000,
+)
+for _task, _name in (("back_and_forth", "BackForth"), ("far_forward", "FarForward")):
+    _register_once(
+        f"rewardshaping/HalfCheetahRM-{_name}-v0",
+        entry_point="rewardshaping.envs.cheetah_rm:cheetah_task_env",
+        kwargs={"task": _task},
+        max_episode_steps=1000,
+    )

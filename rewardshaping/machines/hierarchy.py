@@ -331,6 +331,17 @@ class RewardMachineHierarchy:
         self.flat_stacks = order
         return flat
 
+    def __eq__(self, other: object) -> bool:
+        """Same root and the same machines (compared as :class:`RewardMachine`)."""
+        return (
+            isinstance(other, RewardMachineHierarchy)
+            and self.root == other.root
+            and self.machines == other.machines
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.root, tuple(sorted(self.machines.items()))))
+
     def __repr__(self) -> str:
         return (
             f"RewardMachineHierarchy({self.name!r}, root={self.root!r}, "

@@ -188,7 +188,10 @@ def _flatten_batch(space: spaces.Space, obs: Any) -> np.ndarray:
 
 
 def _default_labelling(env: Any, machine: Any) -> Labelling:
-    lab = getattr(env.unwrapped, "labelling", None)
+    try:  # the env, or any wrapper in its chain, may define its labelling
+        lab = env.get_wrapper_attr("labelling")
+    except AttributeError:
+        lab = None
     if isinstance(lab, Labelling):
         return lab
     props = machine.propositions
