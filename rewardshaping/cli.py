@@ -34,7 +34,9 @@ class Command:
 
 
 #: Modules defining ``COMMAND``; each feature issue appends its own.
-COMMAND_MODULES: list[str] = []
+COMMAND_MODULES: list[str] = [
+    "rewardshaping.machines.cli",
+]
 
 
 def _commands() -> dict[str, Command]:
