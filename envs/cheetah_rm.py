@@ -57,8 +57,9 @@ class CheetahLabelling(Labelling):
         >>> import numpy as np
         >>> from rewardshaping.transitions import Transitions
         >>> nxt = np.zeros((2, 18)); nxt[:, 0] = [5.0, -3.0]
-        >>> CheetahLabelling().sets(Transitions.from_arrays(nxt, np.zeros((2, 6)), nxt, [0, 0]))
-        [{'c', 'e'}, {'d'}]
+        >>> labels = CheetahLabelling().sets(Transitions.from_arrays(nxt, np.zeros((2, 6)), nxt, [0, 0]))
+        >>> [sorted(s) for s in labels]
+        [['c', 'e'], ['d']]
     """
 
     propositions = PROPOSITIONS

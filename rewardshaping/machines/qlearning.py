@@ -60,8 +60,8 @@ class MachineQLearning:
         >>> obs, info = env.reset(seed=0)
         >>> a = agent.act(obs)
         >>> obs2, r, term, trunc, info = env.step(a)
-        >>> agent.update(obs, a, obs2, info, term)   # updates Q for all 3 live machine states
-        3
+        >>> agent.update(obs, a, obs2, info, term)   # updates Q for both live machine states
+        2
     """
 
     def __init__(
