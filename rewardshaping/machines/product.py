@@ -216,6 +216,10 @@ class RewardMachineEnv(gym.Wrapper, gym.utils.RecordConstructorArgs):
             ``gamma * phi(u') - phi(u)`` (0 for terminal u') to the reward.
         gamma: the learner's discount, required with ``potential``.
 
+    ``reset(options={"machine_state": u})`` starts the machine in state ``u`` (a name or index)
+    instead of its initial state (one task of a
+    :func:`~rewardshaping.machines.multitask.union_machine`).
+
     Infos: ``machine_state``, ``labels`` (bool per machine proposition), ``machine_reward``,
     ``env_reward``, ``machine_shaping`` (with a potential) and ``crm_next_state``,
     ``crm_reward``, ``crm_terminal`` (one entry per machine state).
@@ -286,8 +290,14 @@ class RewardMachineEnv(gym.Wrapper, gym.utils.RecordConstructorArgs):
         return out[0]
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        start = self.machine.initial_index
+        if options is not None and "machine_state" in options:
+            # Start elsewhere in the machine, e.g. another task of a union machine.
+            options = dict(options)
+            start = _start_state(self.machine, options.pop("machine_state"))
+            options = options or None
         obs, info = self.env.reset(seed=seed, options=options)
-        self.machine_state = self.machine.initial_index
+        self.machine_state = start
         self._last_obs = obs
         info = dict(info)
         info["machine_state"] = self.machine_state
@@ -494,6 +504,13 @@ class RewardMachineVectorEnv(VectorWrapper, gym.utils.RecordConstructorArgs):
             info["final_obs"], info["_final_obs"] = finals, done.copy()
         self._last_obs = _copy(obs)
         return self.core.observation(obs, self.machine_state), reward, terminated, truncated, info
+
+
+def _start_state(machine: RewardMachine, state: Any) -> int:
+    u = machine.index[state] if isinstance(state, str) else int(state)
+    if not 0 <= u < machine.num_states or machine.is_terminal[u]:
+        raise ValueError(f"cannot start machine {machine.name!r} in state {state!r}")
+    return u
 
 
 def _row(obs: Any, i: int) -> Any:
