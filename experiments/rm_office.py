@@ -202,7 +202,7 @@ def main() -> None:
             )
         if "q-learning" in medians and "CRM" in medians:
             print(
-                f"| t{task} | ratio q-learning / CRM | {medians['q-learning'] / medians['CRM']:.1f}x | | |"
+                f"| {'all four' if task == 'all' else f't{task}'} | ratio q-learning / CRM | {medians['q-learning'] / medians['CRM']:.1f}x | | |"
             )
 
 
