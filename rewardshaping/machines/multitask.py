@@ -48,7 +48,14 @@ def union_machine(machines: Mapping[str, RewardMachine], name: str = "union") ->
                 terminal[f"{task}:{s}"] = s in m.accepting
         for e in m.edges:
             edges.append(
-                Edge(f"{task}:{e.source}", f"{task}:{e.target}", e.formula, e.reward, e.reward_fn, location=e.location)
+                Edge(
+                    f"{task}:{e.source}",
+                    f"{task}:{e.target}",
+                    e.formula,
+                    e.reward,
+                    e.reward_fn,
+                    location=e.location,
+                )
             )
     exclusives = {m.exclusive for m in machines.values()}
     first = next(iter(machines.values()))

@@ -21,6 +21,7 @@ on the following (dummy) step, after the sub-env has ignored-by-us executed that
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import gymnasium as gym
@@ -35,7 +36,7 @@ from rewardshaping.transitions import Transitions, batch_obs, set_obs_rows
 from rewardshaping.wrappers.single import _vector_info
 from rewardshaping.wrappers.vector import autoreset_mode_of
 
-__all__ = ["RewardMachineEnv", "RewardMachineVectorEnv", "ProductCore"]
+__all__ = ["RewardMachineEnv", "RewardMachineVectorEnv", "ProductCore", "CounterfactualBatch"]
 
 ObsMode = Literal["dict", "onehot"]
 RewardMode = Literal["machine", "add"]
@@ -166,6 +167,63 @@ class ProductCore:
             out["crm_terminal"] = m.is_terminal[c_next]
         return out
 
+    def experiences(
+        self,
+        obs: Any,
+        action: Any,
+        next_obs: Any,
+        out: Mapping[str, np.ndarray],
+        env_terminated: np.ndarray,
+        active: np.ndarray | None = None,
+    ) -> CounterfactualBatch:
+        """Counterfactual experiences of one batched step (CRM): for every env row and every
+        live machine state u, ``((s, u), a, r_u, (s', u'_u), done_u)``.
+
+        ``obs``/``next_obs`` are the env's batched observations (next_obs = the true final
+        observation when an episode ended); ``out`` is :meth:`step`'s result.
+        """
+        m = self.machine
+        live = np.flatnonzero(~m.is_terminal)
+        rows = np.arange(out["crm_next_state"].shape[0])
+        if active is not None:
+            rows = rows[np.asarray(active, bool)]
+        env_idx = np.repeat(rows, len(live))
+        us = np.tile(live, len(rows))
+        u_next = out["crm_next_state"][env_idx, us]
+        ended = out["crm_terminal"][env_idx, us] | np.asarray(env_terminated, bool)[env_idx]
+        take = _take_rows
+        return CounterfactualBatch(
+            obs=self.observation(take(obs, env_idx), us),
+            action=np.asarray(action)[env_idx],
+            reward=out["crm_reward"][env_idx, us],
+            next_obs=self.observation(take(next_obs, env_idx), u_next),
+            terminated=ended,
+            env_index=env_idx,
+            machine_state=us,
+        )
+
+
+@dataclass(frozen=True)
+class CounterfactualBatch:
+    """Experiences for an off-policy learner, one row per (env, live machine state)."""
+
+    obs: Any
+    action: np.ndarray
+    reward: np.ndarray
+    next_obs: Any
+    terminated: np.ndarray
+    env_index: np.ndarray
+    machine_state: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.reward.shape[0])
+
+
+def _take_rows(obs: Any, idx: np.ndarray) -> Any:
+    if isinstance(obs, dict):
+        return {k: _take_rows(v, idx) for k, v in obs.items()}
+    return np.asarray(obs)[idx]
+
 
 def _flatten_batch(space: spaces.Space, obs: Any) -> np.ndarray:
     if isinstance(space, spaces.Box):
@@ -283,6 +341,25 @@ class RewardMachineEnv(gym.Wrapper, gym.utils.RecordConstructorArgs):
         self.machine_state = self.machine.initial_index
         self._last_obs: Any = None
 
+    def counterfactual_experiences(self) -> CounterfactualBatch:
+        """CRM experiences of the last step: one per live machine state (product observations
+        in this wrapper's ``obs_mode``), for a DQN-style replay buffer.
+
+        Example:
+            >>> from rewardshaping.envs.office import OfficeWorld, office_machine
+            >>> env = RewardMachineEnv(OfficeWorld(), office_machine(3), obs_mode="onehot")
+            >>> _ = env.reset(seed=0)
+            >>> _ = env.step(3)
+            >>> exp = env.counterfactual_experiences()
+            >>> len(exp), exp.obs.shape, exp.machine_state.tolist()
+            (4, (4, 27), [0, 1, 2, 3])
+        """
+        if self._last_step is None or not self.core.counterfactuals:
+            raise RuntimeError("no step with counterfactuals=True taken yet")
+        batch, out = self._last_step
+        env_terminated = batch.terminated
+        return self.core.experiences(batch.obs, batch.action, batch.next_obs, out, env_terminated)
+
     def _obs(self, obs: Any, u: int) -> Any:
         out = self.core.observation(batch_obs(obs), np.array([u]))
         if isinstance(out, dict):
@@ -333,6 +410,7 @@ class RewardMachineEnv(gym.Wrapper, gym.utils.RecordConstructorArgs):
             for key in ("crm_next_state", "crm_reward", "crm_terminal"):
                 info[key] = out[key][0]
         self.machine_state = nxt
+        self._last_step = (batch, out)
         terminated = bool(terminated) or bool(self.machine.is_terminal[nxt])
         self._last_obs = None if (terminated or truncated) else obs
         return self._obs(obs, nxt), reward, terminated, bool(truncated), info
@@ -423,8 +501,17 @@ class RewardMachineVectorEnv(VectorWrapper, gym.utils.RecordConstructorArgs):
         self.observation_space = gym.vector.utils.batch_space(self.core.observation_space, n)
         self.machine_state = np.full(n, self.machine.initial_index, dtype=np.int64)
         self._last_obs: Any = None
+        self._last_step: Any = None
         self._dummy = np.zeros(n, dtype=bool)  # NEXT_STEP: this step is a reset step
         self._machine_ended = np.zeros(n, dtype=bool)  # ...that we must perform ourselves
+
+    def counterfactual_experiences(self) -> CounterfactualBatch:
+        """CRM experiences of the last step for every real (non-reset) transition and every live
+        machine state; ``env_index`` tells the sub-env of each row."""
+        if self._last_step is None or not self.core.counterfactuals:
+            raise RuntimeError("no step with counterfactuals=True taken yet")
+        obs, actions, next_obs, out, env_terminated, active = self._last_step
+        return self.core.experiences(obs, actions, next_obs, out, env_terminated, active)
 
     def reset(self, *, seed: int | list[int] | None = None, options: dict[str, Any] | None = None):
         obs, info = self.env.reset(seed=seed, options=options)
@@ -483,6 +570,7 @@ class RewardMachineVectorEnv(VectorWrapper, gym.utils.RecordConstructorArgs):
             for key in ("crm_next_state", "crm_reward", "crm_terminal"):
                 info[key], info["_" + key] = out[key], active.copy()
         product_obs = self.core.observation(next_obs, nxt)
+        self._last_step = (self._last_obs, actions, next_obs, out, batch.terminated, active)
         if self.autoreset_mode is AutoresetMode.NEXT_STEP:
             info["machine_state"], info["_machine_state"] = nxt.copy(), np.ones(n, bool)
             self._machine_ended = machine_done & ~env_done
