@@ -145,3 +145,55 @@ def test_vector_env_matches_single_envs_in_both_autoreset_modes(mode):
         machine_ends += int((term & ~trunc).sum())
         assert envs.observation_space.contains(obs)
     assert machine_ends > 0  # the machine did end episodes (not only the time limit)
+
+
+def test_union_machine_tasks_start_where_asked():
+    from rewardshaping.machines.multitask import task_initial_states, union_machine
+
+    rm = union_machine({f"t{k}": office_machine(k) for k in (1, 2, 3, 4)})
+    starts = task_initial_states(rm, ["t1", "t2", "t3", "t4"])
+    env = RewardMachineEnv(OfficeWorld(), rm)
+    for u in starts:
+        obs, info = env.reset(options={"machine_state": u})
+        assert int(obs["machine_state"]) == u == info["machine_state"]
+    with pytest.raises(ValueError, match="cannot start"):
+        env.reset(options={"machine_state": rm.index["t1:delivered"]})
+    # One step updates every live state of every task.
+    env.reset(options={"machine_state": starts[0]})
+    assert len(env.step(3)[4]["crm_next_state"]) == rm.num_states
+
+
+@pytest.mark.parametrize("mode", [AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP])
+def test_vector_counterfactual_experiences_skip_reset_steps(mode):
+    n = 2
+    vec = gym.vector.SyncVectorEnv([lambda: OfficeWorld() for _ in range(n)], autoreset_mode=mode)
+    envs = RewardMachineVectorEnv(vec, office_machine(1), obs_mode="onehot")
+    envs.reset(seed=0)
+    live = int((~envs.machine.is_terminal).sum())
+    # env 0 walks onto the plant at (4, 1) (right, right): the machine ends its episode.
+    for t, actions in enumerate([[1, 0], [1, 0], [0, 0]]):
+        obs, r, term, trunc, info = envs.step(np.array(actions))
+        exp = envs.counterfactual_experiences()
+        dummy = mode is AutoresetMode.NEXT_STEP and t == 2
+        assert len(exp) == (n - dummy) * live
+        assert exp.obs.shape[1] == envs.single_observation_space.shape[0]
+        if t == 1:
+            assert term.tolist() == [True, False]
+            assert exp.terminated[exp.env_index == 0].all()  # every u falls into the sink
+
+
+def test_sb3_replay_buffer_receives_counterfactuals():
+    from stable_baselines3.common.buffers import ReplayBuffer
+
+    from rewardshaping.machines.replay import add_to_sb3_replay_buffer
+
+    env = RewardMachineEnv(OfficeWorld(), office_machine(3), obs_mode="onehot")
+    buf = ReplayBuffer(64, env.observation_space, env.action_space, device="cpu", n_envs=1)
+    env.reset(seed=0)
+    for a in TO_COFFEE:
+        env.step(a)
+        add_to_sb3_replay_buffer(buf, env.counterfactual_experiences())
+    assert buf.size() == 4 * len(TO_COFFEE)
+    # the last step reached coffee: from 'start' the machine moved to 'has_coffee'
+    last = buf.next_observations[buf.pos - 4 : buf.pos, 0, -6:]
+    assert last.argmax(axis=1).tolist() == [1, 1, 3, 3]
