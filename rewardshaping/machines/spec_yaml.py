@@ -26,6 +26,7 @@ Unknown keys are errors, so typos never pass silently.
 from __future__ import annotations
 
 import math
+import re
 from typing import Any, Literal
 
 import yaml
@@ -51,6 +52,7 @@ _MACHINE_KEYS = {
 }
 _HIERARCHY_KEYS = {"name", "description", "propositions", "exclusive", "root", "machines"}
 _EDGE_KEYS = {"from", "to", "when", "reward", "call", "description"}
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 _PLAIN_TAGS = {
     f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "map", "seq")
 }
@@ -139,6 +141,8 @@ class _V:
 
     def number(self, what: str) -> float:
         value = self.scalar()
+        if isinstance(value, str) and self.node.style is None and _NUMBER.fullmatch(value):
+            value = float(value)  # YAML 1.1 reads 1e-3 (no dot) as a string; we do not
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise self.error(
                 f"{what} must be a number, got {self.describe()}",
