@@ -24,9 +24,8 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from rewardshaping.machines.labelling import Labelling
+from rewardshaping.machines.labelling import GridLabelling
 from rewardshaping.machines.spec import load_machine
-from rewardshaping.transitions import Transitions
 
 __all__ = ["CraftWorld", "CraftLabelling", "craft_task", "craft_task_env", "CRAFT_TASKS"]
 
@@ -94,7 +93,7 @@ LABEL, _START_ARR, START = _tables()
 LAVA = PROPOSITIONS.index("lava")
 
 
-class CraftLabelling(Labelling):
+class CraftLabelling(GridLabelling):
     """L(s, a, s') of the Craft world: the object (or lava) on the cell moved to.
 
     Example:
@@ -106,15 +105,8 @@ class CraftLabelling(Labelling):
         [{'workbench'}, {'cane'}]
     """
 
-    propositions = PROPOSITIONS
-
-    def __call__(self, batch: Transitions) -> np.ndarray:
-        pos = np.asarray(batch.next_obs, dtype=np.int64).reshape(-1, 2)
-        idx = LABEL[pos[:, 0], pos[:, 1]]
-        out = np.zeros((pos.shape[0], len(PROPOSITIONS)), dtype=bool)
-        rows = np.flatnonzero(idx >= 0)
-        out[rows, idx[rows]] = True
-        return out
+    def __init__(self) -> None:
+        super().__init__(LABEL, PROPOSITIONS)
 
 
 class CraftWorld(gym.Env):
@@ -192,11 +184,11 @@ class CraftWorld(gym.Env):
         return self._pos.copy(), 0.0, terminated, False, info
 
     def _info(self) -> dict[str, Any]:
-        labels = np.zeros(len(PROPOSITIONS), dtype=bool)
-        k = LABEL[self._pos[0], self._pos[1]]
-        if k >= 0:
-            labels[k] = True
-        return {"labels": labels, "events": [PROPOSITIONS[k]] if k >= 0 else []}
+        labels = self.labelling.cell(int(self._pos[0]), int(self._pos[1]))
+        return {
+            "labels": labels,
+            "events": [p for p, on in zip(PROPOSITIONS, labels, strict=True) if on],
+        }
 
     def render(self) -> str | None:
         if self.render_mode != "ansi":

@@ -24,10 +24,9 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from rewardshaping.machines.labelling import Labelling
+from rewardshaping.machines.labelling import GridLabelling
 from rewardshaping.machines.machine import RewardMachine
 from rewardshaping.machines.spec import load_machine
-from rewardshaping.transitions import Transitions
 
 __all__ = [
     "OfficeWorld",
@@ -86,7 +85,7 @@ def _build_tables() -> tuple[np.ndarray, np.ndarray]:
 NEXT, LABEL = _build_tables()
 
 
-class OfficeLabelling(Labelling):
+class OfficeLabelling(GridLabelling):
     """L(s, a, s') of the Office world: the object on the cell the agent moved to.
 
     Example:
@@ -98,15 +97,8 @@ class OfficeLabelling(Labelling):
         [{'a'}, {'f'}, set()]
     """
 
-    propositions = PROPOSITIONS
-
-    def __call__(self, batch: Transitions) -> np.ndarray:
-        pos = np.asarray(batch.next_obs, dtype=np.int64).reshape(-1, 2)
-        idx = LABEL[pos[:, 0], pos[:, 1]]
-        out = np.zeros((pos.shape[0], len(PROPOSITIONS)), dtype=bool)
-        rows = np.flatnonzero(idx >= 0)
-        out[rows, idx[rows]] = True
-        return out
+    def __init__(self) -> None:
+        super().__init__(LABEL, PROPOSITIONS)
 
 
 class OfficeWorld(gym.Env):
@@ -188,11 +180,11 @@ class OfficeWorld(gym.Env):
         return self._pos.copy(), 0.0, False, False, self._info()
 
     def _info(self) -> dict[str, Any]:
-        labels = np.zeros(len(PROPOSITIONS), dtype=bool)
-        k = LABEL[self._pos[0], self._pos[1]]
-        if k >= 0:
-            labels[k] = True
-        return {"labels": labels, "events": [PROPOSITIONS[k]] if k >= 0 else []}
+        labels = self.labelling.cell(int(self._pos[0]), int(self._pos[1]))
+        return {
+            "labels": labels,
+            "events": [p for p, on in zip(PROPOSITIONS, labels, strict=True) if on],
+        }
 
     def render(self) -> str | None:
         if self.render_mode != "ansi":

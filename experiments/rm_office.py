@@ -80,49 +80,20 @@ def greedy_is_optimal(agent: MachineQLearning, env, optimum: int, start: int | N
 
 
 def run(
-    task: int, method: str, seed: int, budget: int, eval_every: int, stable: int, q_init: float
+    tasks: list[int],
+    method: str,
+    seed: int,
+    budget: int,
+    eval_every: int,
+    stable: int,
+    q_init: float,
 ) -> int | None:
-    rm = office_machine(task)
-    spec = METHODS[method]
-    gamma = 0.9
-    potential = None if spec["sign"] is None else machine_potential(rm, gamma, spec["sign"])
-    cfg = QLearningConfig(
-        gamma=gamma, counterfactual=spec["counterfactual"], potential=potential, q_init=q_init
-    )
-    env = TimeLimit(
-        RewardMachineEnv(OfficeWorld(), rm, counterfactuals=spec["counterfactual"]), 1000
-    )
-    eval_env = RewardMachineEnv(OfficeWorld(), rm, counterfactuals=False)
-    agent = MachineQLearning(12 * 9, 4, rm, cfg, obs_index=obs_index, seed=seed)
-    optimum = optimal_steps(rm)
-    obs, _ = env.reset(seed=seed)
-    first_optimal, streak = None, 0
-    for step in range(1, budget + 1):
-        a = agent.act(obs)
-        nxt, r, term, trunc, info = env.step(a)
-        agent.update(obs, a, nxt, info, term)
-        obs = nxt
-        if term or trunc:
-            obs, _ = env.reset()
-        if step % eval_every == 0:
-            if greedy_is_optimal(agent, eval_env, optimum):
-                first_optimal = step if first_optimal is None else first_optimal
-                streak += 1
-                if streak > stable:
-                    return first_optimal
-            else:
-                first_optimal, streak = None, 0
-    return None
-
-
-def run_multitask(
-    method: str, seed: int, budget: int, eval_every: int, stable: int, q_init: float
-) -> int | None:
-    names = ["t1", "t2", "t3", "t4"]
-    tasks = {n: office_machine(k) for k, n in enumerate(names, 1)}
-    rm = union_machine(tasks, name="office-all")
-    starts = task_initial_states(rm, names)
-    optima = [optimal_steps(m) for m in tasks.values()]
+    """Steps until the greedy policy is optimal on every task (None: not within the budget).
+    Several tasks share one agent through their union machine; episodes cycle through them."""
+    machines = {f"t{k}": office_machine(k) for k in tasks}
+    rm = machines[f"t{tasks[0]}"] if len(tasks) == 1 else union_machine(machines, name="office")
+    starts = [rm.initial_index] if len(tasks) == 1 else task_initial_states(rm, list(machines))
+    optima = [optimal_steps(m) for m in machines.values()]
     spec = METHODS[method]
     gamma = 0.9
     potential = None if spec["sign"] is None else machine_potential(rm, gamma, spec["sign"])
@@ -184,12 +155,8 @@ def main() -> None:
         for method in args.methods:
             t0 = time.perf_counter()
             common = (args.budget, args.eval_every, args.stable, args.q_init)
-            steps = [
-                run_multitask(method, s, *common)
-                if task == "all"
-                else run(task, method, s, *common)
-                for s in range(args.seeds)
-            ]
+            task_list = [1, 2, 3, 4] if task == "all" else [task]
+            steps = [run(task_list, method, s, *common) for s in range(args.seeds)]
             solved = [s for s in steps if s is not None]
             # Unsolved runs count as the budget (a lower bound) in the median.
             filled = [s if s is not None else args.budget for s in steps]

@@ -193,7 +193,9 @@ def test_machines_package_never_evaluates_text():
                 if isinstance(fn, ast.Name):
                     assert fn.id not in builtins_banned, f"{path.name}:{node.lineno} calls {fn.id}"
                 elif isinstance(fn, ast.Attribute):
-                    assert fn.attr not in methods_banned, f"{path.name}:{node.lineno} calls {fn.attr}"
+                    assert fn.attr not in methods_banned, (
+                        f"{path.name}:{node.lineno} calls {fn.attr}"
+                    )
             if isinstance(node, ast.Attribute) and node.attr in (
                 "load",
                 "unsafe_load",

@@ -15,7 +15,7 @@ import numpy as np
 
 from rewardshaping.transitions import Transitions
 
-__all__ = ["Labelling", "InfoLabelling", "FunctionLabelling"]
+__all__ = ["Labelling", "InfoLabelling", "FunctionLabelling", "GridLabelling"]
 
 
 class Labelling:
@@ -115,3 +115,40 @@ class FunctionLabelling(Labelling):
                     )
                 labels[i, self._index[p]] = True
         return labels
+
+
+class GridLabelling(Labelling):
+    """Grid worlds: the event of the cell moved to, from a table ``cell (x, y) -> index``.
+
+    ``next_obs`` holds the agent's cell ``(x, y)``; ``table[x, y]`` is the index of the
+    proposition that holds there, or -1. One event at most per step.
+
+    Example:
+        >>> import numpy as np
+        >>> from rewardshaping.transitions import Transitions
+        >>> table = np.array([[-1, 0], [1, -1]])   # (0, 1) -> "key", (1, 0) -> "door"
+        >>> lab = GridLabelling(table, ("key", "door"))
+        >>> lab.sets(Transitions.from_arrays(np.zeros((3, 2)), [0, 0, 0],
+        ...                                  np.array([[0, 1], [1, 0], [0, 0]]), [0, 0, 0]))
+        [{'key'}, {'door'}, set()]
+    """
+
+    def __init__(self, table: np.ndarray, propositions: Sequence[str]) -> None:
+        self.table = np.asarray(table, dtype=np.int64)
+        self.propositions = tuple(propositions)
+
+    def cell(self, x: int, y: int) -> np.ndarray:
+        """The labels (P,) of one cell."""
+        out = np.zeros(len(self.propositions), dtype=bool)
+        k = self.table[x, y]
+        if k >= 0:
+            out[k] = True
+        return out
+
+    def __call__(self, batch: Transitions) -> np.ndarray:
+        pos = np.asarray(batch.next_obs, dtype=np.int64).reshape(-1, 2)
+        idx = self.table[pos[:, 0], pos[:, 1]]
+        out = np.zeros((pos.shape[0], len(self.propositions)), dtype=bool)
+        rows = np.flatnonzero(idx >= 0)
+        out[rows, idx[rows]] = True
+        return out

@@ -245,6 +245,11 @@ def _flatten_batch(space: spaces.Space, obs: Any) -> np.ndarray:
     return np.stack([spaces.flatten(space, index_obs(obs, i)) for i in range(n)]).astype(np.float32)
 
 
+def _propositions(machine: Any) -> tuple[str, ...]:
+    flat = machine.flatten() if isinstance(machine, RewardMachineHierarchy) else machine
+    return flat.propositions
+
+
 def _default_labelling(env: Any, machine: Any) -> Labelling:
     try:  # the env, or any wrapper in its chain, may define its labelling
         lab = env.get_wrapper_attr("labelling")
@@ -252,8 +257,7 @@ def _default_labelling(env: Any, machine: Any) -> Labelling:
         lab = None
     if isinstance(lab, Labelling):
         return lab
-    props = machine.propositions
-    return InfoLabelling(props)
+    return InfoLabelling(_propositions(machine))
 
 
 class RewardMachineEnv(gym.Wrapper, gym.utils.RecordConstructorArgs):
@@ -313,29 +317,20 @@ class RewardMachineEnv(gym.Wrapper, gym.utils.RecordConstructorArgs):
         potential: np.ndarray | None = None,
         gamma: float | None = None,
     ) -> None:
-        gym.utils.RecordConstructorArgs.__init__(
-            self,
-            machine=machine,
-            labelling=labelling,
+        options = dict(
             obs_mode=obs_mode,
             reward_mode=reward_mode,
             reward_functions=reward_functions,
             counterfactuals=counterfactuals,
             potential=potential,
             gamma=gamma,
+        )
+        gym.utils.RecordConstructorArgs.__init__(
+            self, machine=machine, labelling=labelling, **options
         )
         gym.Wrapper.__init__(self, env)
-        self.core = ProductCore(
-            machine,
-            labelling or _default_labelling(env, machine),
-            env.observation_space,
-            obs_mode=obs_mode,
-            reward_mode=reward_mode,
-            reward_functions=reward_functions,
-            counterfactuals=counterfactuals,
-            potential=potential,
-            gamma=gamma,
-        )
+        labelling = labelling or _default_labelling(env, machine)
+        self.core = ProductCore(machine, labelling, env.observation_space, **options)
         self.machine = self.core.machine
         self.observation_space = self.core.observation_space
         self.machine_state = self.machine.initial_index
@@ -456,45 +451,25 @@ class RewardMachineVectorEnv(VectorWrapper, gym.utils.RecordConstructorArgs):
                 f"RewardMachineVectorEnv wraps a gymnasium.vector.VectorEnv, got "
                 f"{type(env).__name__}; use RewardMachineEnv for a single env"
             )
-        gym.utils.RecordConstructorArgs.__init__(
-            self,
-            machine=machine,
-            labelling=labelling,
+        options = dict(
             obs_mode=obs_mode,
             reward_mode=reward_mode,
             reward_functions=reward_functions,
             counterfactuals=counterfactuals,
             potential=potential,
             gamma=gamma,
+        )
+        gym.utils.RecordConstructorArgs.__init__(
+            self, machine=machine, labelling=labelling, **options
         )
         VectorWrapper.__init__(self, env)
         self.autoreset_mode = autoreset_mode_of(env)
         if labelling is None:
             # get_attr would *call* a callable attribute; read a sync env's first copy directly.
             subs = getattr(env.unwrapped, "envs", None)
-            probe = getattr(subs[0].unwrapped, "labelling", None) if subs else None
-            labelling = (
-                probe
-                if isinstance(probe, Labelling)
-                else InfoLabelling(
-                    (
-                        machine.flatten()
-                        if isinstance(machine, RewardMachineHierarchy)
-                        else machine
-                    ).propositions
-                )
-            )
-        self.core = ProductCore(
-            machine,
-            labelling,
-            env.single_observation_space,
-            obs_mode=obs_mode,
-            reward_mode=reward_mode,
-            reward_functions=reward_functions,
-            counterfactuals=counterfactuals,
-            potential=potential,
-            gamma=gamma,
-        )
+            probe = _default_labelling(subs[0], machine) if subs else None
+            labelling = probe if probe is not None else InfoLabelling(_propositions(machine))
+        self.core = ProductCore(machine, labelling, env.single_observation_space, **options)
         self.machine = self.core.machine
         n = env.num_envs
         self.single_observation_space = self.core.observation_space
