@@ -1,18 +1,19 @@
 """The Office world of Toro Icarte et al. (2018): a 12x9 grid of nine rooms with events.
 
-Layout (x to the right, y up; ``A`` the start, walls between rooms, gaps are doors)::
+Layout (x to the right, y up; ``A`` the start; ``|`` and ``-`` are walls, gaps are doors)::
 
-    y=8  . . . | . . . | . . . | . . .
-    y=7  . b .   . n .   . n .   . c .
-    y=6  . . . | f . . | . . . | . . .
-         -- ---  -- ---  -- ---  -- ---      doors at x = 1, 4, 7, 10
-    y=5  . . . | . . . | . . . | . . .
-    y=4  . n . | . g . | . e . | . n .
-    y=3  . . . | . . . | . . . | . . .
-         -- ---  -------  -------  -- ---    doors at x = 1, 10
-    y=2  . . . | . . . | . . f | . . .
-    y=1  . a A   . n .   . n .   . d .
-    y=0  . . . | . . . | . . . | . . .
+    y=8  . . .|. . .|. . .|. . .
+    y=7  . b . . n . . n . . c .
+    y=6  . . .|f . .|. . .|. . .
+         -   -+-   -+-   -+-   -
+    y=5  . . .|. . .|. . .|. . .
+    y=4  . n .|. g .|. e .|. n .
+    y=3  . . .|. . .|. . .|. . .
+         -   -+- - -+- - -+-   -
+    y=2  . . .|. . .|. . f|. . .
+    y=1  . a A . n . . n . . d .
+    y=0  . . .|. . .|. . .|. . .
+         0 1 2 3 4 5 6 7 8 9 0 1   (x)
 """
 
 from __future__ import annotations
