@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from rewardshaping.cli import main
 from rewardshaping.envs.office import office_spec_path
+
+from rewardshaping.cli import main
 
 
 def test_convert_legacy_to_yaml_dot_and_mermaid(capsys):
