@@ -71,6 +71,7 @@ CRAFT_TASKS = {
     "map": 2,
     "milk_bucket": 2,
     "book_and_quill": 3,
+    "library": 3,
     "milk_bucket_and_sugar": 3,
     "cake": 4,
 }
