@@ -12,7 +12,8 @@ from rewardshaping.envs.office import OfficeWorld, office_machine
 
 from rewardshaping.machines import parse_machine
 from rewardshaping.machines.labelling import FunctionLabelling
-from rewardshaping.machines.product import RewardMachineEnv, RewardMachineVectorEnv
+from rewardshaping.machines.product import RewardMachineEnv
+from rewardshaping.machines.product_vector import RewardMachineVectorEnv
 from rewardshaping.machines.shaping import machine_potential
 
 # right, up, right, right, down, right, up, right, right -> coffee at (8, 2)

@@ -9,7 +9,8 @@ Modules:
   :mod:`~rewardshaping.machines.spec_yaml`: loading specs safely (never ``eval``).
 * :mod:`~rewardshaping.machines.export`: Graphviz DOT and Mermaid.
 * :mod:`~rewardshaping.machines.labelling`: labelling functions L(s, a, s') over N envs.
-* :mod:`~rewardshaping.machines.product`: the product env wrappers (single and vector).
+* :mod:`~rewardshaping.machines.product`, :mod:`~rewardshaping.machines.product_vector`: the
+  product env wrappers (single and vector) and counterfactual experience batches.
 * :mod:`~rewardshaping.machines.shaping`: value iteration over the machine, potential shaping.
 * :mod:`~rewardshaping.machines.qlearning`: tabular Q-learning over the product, with
   counterfactual experiences (CRM) and shaping.
@@ -53,11 +54,8 @@ from rewardshaping.machines.labelling import (
 from rewardshaping.machines.machine import SINK, Edge, RewardMachine
 from rewardshaping.machines.multitask import task_initial_states, union_machine
 from rewardshaping.machines.options import OptionConfig, OptionLearner, flat_hierarchy
-from rewardshaping.machines.product import (
-    CounterfactualBatch,
-    RewardMachineEnv,
-    RewardMachineVectorEnv,
-)
+from rewardshaping.machines.product import CounterfactualBatch, RewardMachineEnv
+from rewardshaping.machines.product_vector import RewardMachineVectorEnv
 from rewardshaping.machines.qlearning import MachineQLearning, QLearningConfig
 from rewardshaping.machines.shaping import machine_potential, machine_values
 from rewardshaping.machines.spec import dump_yaml, load_machine, parse_machine
