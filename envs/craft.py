@@ -142,8 +142,11 @@ class CraftWorld(gym.Env):
     Entering lava terminates. The registered versions truncate after 500 steps.
 
     ## Registered Configurations
-    ``rewardshaping/CraftWorld-v0`` (this env; ``random_start`` is a keyword) and ``rewardshaping/Craft-<Task>-v0`` for the
-    tasks in :data:`CRAFT_TASKS` (products with the flat equivalent of the task's hierarchy).
+    ``rewardshaping/CraftWorld-v0`` (this env; ``random_start`` is a keyword), and products with
+    the flat equivalent of a task's hierarchy (Dict observations): ``Craft-Paper-v0`` (height 1),
+    ``Craft-Book-v0``, ``Craft-Map-v0``, ``Craft-MilkBucket-v0`` (2), ``Craft-BookAndQuill-v0``
+    (3), ``Craft-Cake-v0`` (4), all under ``rewardshaping/``. Other tasks of
+    :data:`CRAFT_TASKS`: ``craft_task_env(name)``.
 
     Example:
         >>> env = CraftWorld()
