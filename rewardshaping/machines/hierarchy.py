@@ -117,6 +117,7 @@ class RewardMachineHierarchy:
         self.exclusive = exclusive or self.machines[root].exclusive
         self.initial_stack: tuple[Frame, ...] = ((root, self.machines[root].initial_index, -1),)
         self._flat: RewardMachine | None = None
+        self._step_cache: dict[tuple, HierarchyStep] = {}
         self.flat_stacks: list[tuple[Frame, ...]] = []
 
     def _levels(self) -> dict[str, int]:
@@ -202,6 +203,13 @@ class RewardMachineHierarchy:
     def step(self, stack: tuple[Frame, ...], true_props: Any) -> HierarchyStep:
         """One step from call stack ``stack`` when the events ``true_props`` (a set) hold."""
         true = frozenset(true_props)
+        key = (stack, true)
+        hit = self._step_cache.get(key)
+        if hit is None:
+            hit = self._step_cache[key] = self._step(stack, true)
+        return hit
+
+    def _step(self, stack: tuple[Frame, ...], true: frozenset[str]) -> HierarchyStep:
         name, u, via = stack[-1]
         m = self.machines[name]
         if m.is_terminal[u]:

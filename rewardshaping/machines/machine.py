@@ -174,6 +174,10 @@ class RewardMachine:
         self.reward_functions: tuple[str, ...] = tuple(
             dict.fromkeys(e.reward_fn for e in self.edges if e.reward_fn)
         )
+        self._fn_edges = {
+            fn: np.array([k for k, e in enumerate(self.edges) if e.reward_fn == fn])
+            for fn in self.reward_functions
+        }
         self.calls: frozenset[str] = frozenset(e.call for e in self.edges if e.call)
         self._bits = 1 << np.arange(len(self.propositions), dtype=np.int64)
         self._cache: dict[tuple[int, int], int] = {}
@@ -386,8 +390,8 @@ class RewardMachine:
         else:
             out = np.where(no_edge, 0.0, out)
         if self.reward_functions:
-            for fn in self.reward_functions:
-                taken = np.isin(edges, [k for k, e in enumerate(self.edges) if e.reward_fn == fn])
+            for fn, fn_edges in self._fn_edges.items():
+                taken = np.isin(edges, fn_edges)
                 if taken.any():
                     if named is None or fn not in named:
                         raise KeyError(

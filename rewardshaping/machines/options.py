@@ -128,6 +128,7 @@ class OptionLearner:
         self.leaf_index: dict[Formula, int] = {}
         self.leaf_q = np.zeros((0, num_obs, num_actions))
         self._collect_leaves()
+        self._sat: dict[int, np.ndarray] = {}  # valuation mask -> which leaf formulas hold
         self.plan: list[_Level] = []
         self.leaf = -1
         self.t = 0
@@ -261,9 +262,11 @@ class OptionLearner:
         self.t += 1
         if learn:
             mask = self.flat._mask_of_set(true)
-            sat = np.array(
-                [f.holds_mask(mask, self.flat.prop_index) for f in self.leaf_formulas], bool
-            )
+            sat = self._sat.get(mask)
+            if sat is None or len(sat) != len(self.leaf_formulas):
+                sat = self._sat[mask] = np.array(
+                    [f.holds_mask(mask, self.flat.prop_index) for f in self.leaf_formulas], bool
+                )
             boot = np.where(sat | env_terminated, 0.0, self.leaf_q[:, s2].max(axis=1))
             target = np.where(sat, 1.0, cfg.gamma * boot)
             self.leaf_q[:, s, action] += cfg.alpha * (target - self.leaf_q[:, s, action])

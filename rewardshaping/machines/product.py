@@ -144,7 +144,8 @@ class ProductCore:
         """Advance the machine on a batch; returns next states, rewards and counterfactuals."""
         labels = np.asarray(self.labelling(batch), dtype=bool)[:, self.columns]
         m = self.machine
-        nxt, edges = m.transition(u, labels)
+        masks = m.labels_to_mask(labels)
+        nxt, edges = m.transition(u, masks)
         named = {f: np.asarray(fn(batch), dtype=np.float64) for f, fn in self.functions.items()}
         reward = m.rewards(u, edges, named)
         out = {"labels": labels, "next_state": nxt, "machine_reward": reward}
@@ -154,8 +155,7 @@ class ProductCore:
         if self.counterfactuals:
             n, k = labels.shape[0], m.num_states
             all_u = np.broadcast_to(self._all_states, (n, k))
-            masks = m.labels_to_mask(labels)[:, None]
-            c_next, c_edges = m.transition(all_u, np.broadcast_to(masks, (n, k)))
+            c_next, c_edges = m.transition(all_u, np.broadcast_to(masks[:, None], (n, k)))
             c_named = {f: v[:, None] for f, v in named.items()}
             out["crm_next_state"] = c_next
             out["crm_reward"] = m.rewards(all_u, c_edges, c_named).astype(np.float32)
