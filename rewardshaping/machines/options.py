@@ -132,6 +132,7 @@ class OptionLearner:
         self.plan: list[_Level] = []
         self.leaf = -1
         self.t = 0
+        self._depth = 0  # depth of the top frame of the call stack at the last act()
 
     # ------------------------------------------------------------------ structure
 
