@@ -69,7 +69,16 @@ class CheetahLabelling(Labelling):
 
 
 def reward_control(batch: Transitions) -> np.ndarray:
-    """The reference's ``RewardControl()``: the env's control cost ``info["reward_ctrl"]``."""
+    """The reference's ``RewardControl()``: the env's control cost ``info["reward_ctrl"]``.
+
+    Example:
+        >>> import numpy as np
+        >>> from rewardshaping.transitions import Transitions
+        >>> b = Transitions.from_arrays(np.zeros(2), np.zeros(2), np.zeros(2), [0, 0],
+        ...     infos={"reward_ctrl": np.array([-0.1, -0.2]), "_reward_ctrl": np.ones(2, bool)})
+        >>> reward_control(b).tolist()
+        [-0.1, -0.2]
+    """
     return np.asarray(batch.info("reward_ctrl", term="RewardControl"), dtype=np.float64)
 
 
@@ -153,7 +162,13 @@ def cheetah_machine(task: str) -> RewardMachine:
 def cheetah_task_env(
     task: str = "back_and_forth", render_mode: str | None = None, **kwargs: Any
 ) -> gym.Env:
-    """The product of :class:`HalfCheetahEvents` and a task (flat Box observations)."""
+    """The product of :class:`HalfCheetahEvents` and a task (flat Box observations).
+
+    Example:
+        >>> env = cheetah_task_env("back_and_forth")
+        >>> env.observation_space.shape   # 18 features + 3 machine states (the sink included)
+        (21,)
+    """
     from rewardshaping.machines.product import RewardMachineEnv
 
     kwargs.setdefault("obs_mode", "onehot")

@@ -229,7 +229,13 @@ def craft_task(name: str) -> Any:
 
 
 def craft_task_env(task: str = "book", render_mode: str | None = None, **kwargs: Any) -> gym.Env:
-    """The product of the Craft world and task ``task`` (its hierarchy, stepped flat)."""
+    """The product of the Craft world and task ``task`` (its hierarchy, stepped flat).
+
+    Example:
+        >>> env = craft_task_env("cake")
+        >>> int(env.observation_space["machine_state"].n)   # the flat machine's states
+        18
+    """
     from rewardshaping.machines.product import RewardMachineEnv
 
     return RewardMachineEnv(CraftWorld(render_mode), craft_task(task), **kwargs)

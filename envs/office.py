@@ -228,7 +228,13 @@ def office_machine(task: int, format: Literal["legacy", "yaml"] = "yaml") -> Rew
 def office_task_env(
     task: int = 1, render_mode: str | None = None, **wrapper_kwargs: Any
 ) -> gym.Env:
-    """The product of the Office world and task ``task`` (a ``RewardMachineEnv``)."""
+    """The product of the Office world and task ``task`` (a ``RewardMachineEnv``).
+
+    Example:
+        >>> env = office_task_env(4, obs_mode="onehot")
+        >>> env.observation_space.shape   # 12 + 9 one-hot cell, 6 machine states
+        (27,)
+    """
     from rewardshaping.machines.product import RewardMachineEnv
 
     return RewardMachineEnv(OfficeWorld(render_mode), office_machine(task), **wrapper_kwargs)

@@ -166,7 +166,12 @@ def water_machine(task: int) -> RewardMachine:
 
 
 def water_task_env(task: int = 1, render_mode: str | None = None, **kwargs: Any) -> gym.Env:
-    """The product of the Water world and task ``task`` (flat Box observations by default)."""
+    """The product of the Water world and task ``task`` (flat Box observations by default).
+
+    Example:
+        >>> water_task_env(3).observation_space.shape   # 52 features + 6 machine states
+        (58,)
+    """
     from rewardshaping.machines.product import RewardMachineEnv
 
     kwargs.setdefault("obs_mode", "onehot")

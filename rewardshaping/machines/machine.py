@@ -379,6 +379,14 @@ class RewardMachine:
 
         ``named`` maps env-reward function names to their values for this batch, broadcastable
         to ``edges``' shape; it is needed only when a named edge was taken.
+
+        Example:
+            >>> from rewardshaping.machines import parse_machine
+            >>> rm = parse_machine("initial: u\\nedges: [{from: u, to: u, when: a & !b, reward: 2},"
+            ...                    " {from: u, to: u, when: b, reward: {function: ctrl}}]")
+            >>> nxt, edges = rm.transition(np.zeros(3, int), [{"a"}, {"b"}, set()])
+            >>> rm.rewards(0, edges, {"ctrl": np.array([0.0, -0.5, 0.0])}).tolist()
+            [2.0, -0.5, 0.0]
         """
         edges = np.asarray(edges)
         out = self.edge_rewards[np.maximum(edges, 0)]
@@ -505,7 +513,13 @@ class RewardMachine:
         return True
 
     def to_dict(self) -> dict[str, Any]:
-        """The machine as plain data in the YAML/JSON spec format."""
+        """The machine as plain data in the YAML/JSON spec format.
+
+        Example:
+            >>> from rewardshaping.envs.office import office_machine
+            >>> office_machine(2).to_dict()["edges"][-1]
+            {'from': 'has_mail', 'to': 'delivered', 'when': 'g & !n', 'reward': 1.0}
+        """
         edges = []
         for e in self.edges:
             item: dict[str, Any] = {"from": e.source, "to": e.target}
