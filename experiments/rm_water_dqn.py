@@ -64,12 +64,15 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=100_000)
     parser.add_argument("--window", type=int, default=10_000)
     parser.add_argument("--seeds", type=int, default=2)
+    parser.add_argument("--only", choices=["dqn", "crm"], help="run one of the two learners")
     args = parser.parse_args()
     torch.set_num_threads(1)
     print(
         f"Water task {args.task}: completions per {args.window} steps (epsilon 0.1), {args.steps} steps"
     )
-    for crm in (False, True):
+    for crm in [
+        v for v in (False, True) if args.only is None or args.only == ("crm" if v else "dqn")
+    ]:
         t0 = time.perf_counter()
         runs = [run(args.task, crm, s, args.steps, args.window) for s in range(args.seeds)]
         name = "DQN + CRM" if crm else "DQN"
