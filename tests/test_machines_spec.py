@@ -267,3 +267,11 @@ def test_machine_equality_ignores_files_and_names():
     assert a == b and hash(a) == hash(b)
     assert a != office_machine(2)
     assert isinstance(a, RewardMachine)
+
+
+def test_yaml_words_that_yaml_reads_as_booleans_are_events():
+    rm = parse_machine(
+        "initial: u\nterminal: [v]\nedges: [{from: u, to: v, when: on}, {from: u, to: u, when: true}]",
+        on_ambiguous="first",
+    )
+    assert rm.propositions == ("on",) and rm.step(0, {"on"}) == (1, 0.0)

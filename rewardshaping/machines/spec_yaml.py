@@ -154,6 +154,8 @@ class _V:
 
     def formula(self, what: str, propositions: set[str] | None) -> Formula:
         value = self.scalar()
+        if isinstance(value, bool) and self.node.value.lower() not in ("true", "false"):
+            value = self.node.value  # YAML 1.1 reads on/off/yes/no as booleans; here: events
         if isinstance(value, bool):
             return TRUE if value else parse_formula("false")
         if not isinstance(value, str):
