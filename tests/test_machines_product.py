@@ -198,3 +198,15 @@ def test_sb3_replay_buffer_receives_counterfactuals():
     # the last step reached coffee: from 'start' the machine moved to 'has_coffee'
     last = buf.next_observations[buf.pos - 4 : buf.pos, 0, -6:]
     assert last.argmax(axis=1).tolist() == [1, 1, 3, 3]
+
+
+def test_vector_reset_mask_resets_only_those_machines():
+    vec = gym.vector.SyncVectorEnv([lambda: OfficeWorld() for _ in range(2)])
+    envs = RewardMachineVectorEnv(vec, office_machine(1))
+    envs.reset(seed=0)
+    for a in TO_COFFEE:
+        obs, *_ = envs.step(np.array([a, a]))
+    assert obs["machine_state"].tolist() == [1, 1]
+    obs, _ = envs.reset(options={"reset_mask": np.array([True, False])})
+    assert obs["machine_state"].tolist() == [0, 1]
+    assert obs["obs"].tolist() == [[2, 1], [8, 2]]

@@ -112,9 +112,10 @@ class RewardMachineVectorEnv(VectorWrapper, gym.utils.RecordConstructorArgs):
         return self.core.experiences(obs, actions, next_obs, out, env_terminated, active)
 
     def reset(self, *, seed: int | list[int] | None = None, options: dict[str, Any] | None = None):
-        obs, info = self.env.reset(seed=seed, options=options)
+        # Read the mask first: Gymnasium's vector envs pop it from the options.
         mask = None if options is None else options.get("reset_mask")
-        mask = np.ones(self.num_envs, bool) if mask is None else np.asarray(mask, bool)
+        mask = np.ones(self.num_envs, bool) if mask is None else np.array(mask, bool)
+        obs, info = self.env.reset(seed=seed, options=options)
         self.machine_state[mask] = self.machine.initial_index
         self._dummy[mask] = False
         self._machine_ended[mask] = False
