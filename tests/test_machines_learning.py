@@ -120,3 +120,39 @@ def test_dqn_is_deterministic_per_seed():
 
     for p, q in zip(run(), run(), strict=True):
         assert torch.equal(p, q)
+
+
+def test_dqn_learns_the_values_of_a_two_state_chain():
+    """Q(A, go) = gamma, Q(A, stay) = gamma^2, Q(B, finish) = 1, Q(B, wait) = gamma."""
+    import torch
+
+    from rewardshaping.machines.dqn import CounterfactualDQN, DQNConfig
+    from rewardshaping.machines.product import CounterfactualBatch
+
+    rng = np.random.default_rng(0)
+    agent = CounterfactualDQN(
+        2, 2, DQNConfig(learning_starts=32, epsilon=1.0, target_every=50), seed=0
+    )
+    a_obs, b_obs = np.array([[1, 0]], np.float32), np.array([[0, 1]], np.float32)
+    zero = np.zeros(1, int)
+    for _ in range(2500):
+        act = int(rng.integers(2))
+        if rng.random() < 0.5:  # in A: action 0 moves to B, action 1 stays
+            nxt = b_obs if act == 0 else a_obs
+            batch = CounterfactualBatch(
+                a_obs, np.array([act]), np.zeros(1, np.float32), nxt, np.zeros(1, bool), zero, zero
+            )
+        else:  # in B: action 1 ends with reward 1, action 0 waits
+            batch = CounterfactualBatch(
+                b_obs,
+                np.array([act]),
+                np.array([float(act)], np.float32),
+                b_obs,
+                np.array([act == 1]),
+                zero,
+                zero,
+            )
+        agent.observe(batch)
+    with torch.no_grad():
+        q = agent.q(torch.tensor(np.concatenate([a_obs, b_obs]))).numpy()
+    np.testing.assert_allclose(q, [[0.9, 0.81], [0.9, 1.0]], atol=0.05)
