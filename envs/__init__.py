@@ -31,3 +31,66 @@ if "rewardshaping/RandomMDP-v0" not in gym.registry:
     )
 
 register_envs()
+
+# --- reward-machine worlds (issue 7) -----------------------------------------------------------
+from gymnasium.envs.registration import register as _gym_register  # noqa: E402
+from gymnasium.envs.registration import registry as _gym_registry  # noqa: E402
+
+
+def _register_once(id: str, **kwargs) -> None:
+    # The doctest run may import this file twice (as envs and as rewardshaping.envs).
+    if id not in _gym_registry:
+        _gym_register(id=id, **kwargs)
+
+
+_register_once(
+    "rewardshaping/OfficeWorld-v0",
+    entry_point="rewardshaping.envs.office:OfficeWorld",
+    max_episode_steps=1000,
+)
+for _task in (1, 2, 3, 4):
+    _register_once(
+        f"rewardshaping/Office-T{_task}-v0",
+        entry_point="rewardshaping.envs.office:office_task_env",
+        kwargs={"task": _task},
+        max_episode_steps=1000,
+    )
+
+_register_once(
+    "rewardshaping/CraftWorld-v0",
+    entry_point="rewardshaping.envs.craft:CraftWorld",
+    max_episode_steps=500,
+)
+for _task in ("paper", "book", "map", "milk_bucket", "book_and_quill", "cake"):
+    _register_once(
+        f"rewardshaping/Craft-{_task.title().replace('_', '')}-v0",
+        entry_point="rewardshaping.envs.craft:craft_task_env",
+        kwargs={"task": _task},
+        max_episode_steps=500,
+    )
+
+_register_once(
+    "rewardshaping/WaterWorld-v0",
+    entry_point="rewardshaping.envs.water:WaterWorld",
+    max_episode_steps=600,
+)
+for _task in (1, 2, 3):
+    _register_once(
+        f"rewardshaping/Water-T{_task}-v0",
+        entry_point="rewardshaping.envs.water:water_task_env",
+        kwargs={"task": _task},
+        max_episode_steps=600,
+    )
+
+_register_once(
+    "rewardshaping/HalfCheetahRM-v0",
+    entry_point="rewardshaping.envs.cheetah_rm:HalfCheetahEvents",
+    max_episode_steps=1000,
+)
+for _task, _name in (("back_and_forth", "BackForth"), ("far_forward", "FarForward")):
+    _register_once(
+        f"rewardshaping/HalfCheetahRM-{_name}-v0",
+        entry_point="rewardshaping.envs.cheetah_rm:cheetah_task_env",
+        kwargs={"task": _task},
+        max_episode_steps=1000,
+    )

@@ -38,6 +38,7 @@ COMMAND_MODULES: list[str] = [
     "rewardshaping.agents.cli",
     "rewardshaping.bench.cli",
     "rewardshaping.metrics.command",
+    "rewardshaping.machines.cli",
 ]
 
 
