@@ -18,7 +18,14 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Transitions", "MissingInfoError", "batch_obs", "index_obs", "set_obs_rows"]
+__all__ = [
+    "Transitions",
+    "MissingInfoError",
+    "batch_obs",
+    "index_obs",
+    "set_obs_rows",
+    "single_info_as_vector",
+]
 
 
 class MissingInfoError(KeyError):
@@ -211,3 +218,46 @@ class _Project:
 def _is_leaf_tuple(t: tuple) -> bool:
     # Gymnasium batches Text spaces (MiniGrid's mission) as a tuple of str, one per env.
     return len(t) > 0 and all(isinstance(v, str) for v in t)
+
+
+def single_info_as_vector(info: dict[str, Any]) -> dict[str, Any]:
+    """A single env's info in Gymnasium's vector layout (length-1 arrays), read lazily.
+
+    Example:
+        >>> single_info_as_vector({"dist": 3.0})["dist"].tolist()
+        [3.0]
+    """
+    return _LazyVectorInfo(info)
+
+
+class _LazyVectorInfo(dict):
+    """Wraps each value as a length-1 array only when a term reads it (most terms never do)."""
+
+    def __init__(self, info: dict[str, Any]) -> None:
+        super().__init__()
+        self._info = info
+
+    def __contains__(self, key: object) -> bool:
+        if isinstance(key, str) and key.startswith("_"):
+            return key[1:] in self._info
+        return key in self._info
+
+    def __getitem__(self, key: str) -> Any:
+        if key.startswith("_") and key[1:] in self._info:
+            return np.ones(1, bool)
+        value = self._info[key]
+        if isinstance(value, dict):
+            return _LazyVectorInfo(value)
+        return batch_obs(value) if not isinstance(value, str) else np.array([value], dtype=object)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self[key] if key in self else default
+
+    def __iter__(self):
+        return iter(self._info)
+
+    def __len__(self) -> int:
+        return len(self._info)
+
+    def keys(self):
+        return self._info.keys()

@@ -28,8 +28,7 @@ from gymnasium import spaces
 from rewardshaping.machines.hierarchy import RewardMachineHierarchy
 from rewardshaping.machines.labelling import InfoLabelling, Labelling
 from rewardshaping.machines.machine import RewardMachine
-from rewardshaping.transitions import Transitions, batch_obs
-from rewardshaping.wrappers.single import _vector_info
+from rewardshaping.transitions import Transitions, batch_obs, single_info_as_vector
 
 __all__ = ["RewardMachineEnv", "ProductCore", "CounterfactualBatch"]
 
@@ -382,7 +381,7 @@ class RewardMachineEnv(gym.Wrapper, gym.utils.RecordConstructorArgs):
             [float(env_reward)],
             [terminated],
             [truncated],
-            infos=_vector_info(info),
+            infos=single_info_as_vector(info),
         )
         u = np.array([self.machine_state])
         out = self.core.step(u, batch)

@@ -14,7 +14,7 @@ import numpy as np
 
 from rewardshaping.composers import Composer
 from rewardshaping.pipeline import OnInvalid, RewardPipeline, TermsLike, WeightsLike
-from rewardshaping.transitions import batch_obs
+from rewardshaping.transitions import batch_obs, single_info_as_vector
 
 __all__ = ["ShapedEnv"]
 
@@ -84,7 +84,7 @@ class ShapedEnv(gym.Wrapper, gym.utils.RecordConstructorArgs):
             np.array([_float(env_reward)]),
             np.array([terminated]),
             np.array([truncated]),
-            _vector_info(info),
+            single_info_as_vector(info),
         )
         info = dict(info)
         info["env_reward"] = float(env_reward)
@@ -97,44 +97,6 @@ class ShapedEnv(gym.Wrapper, gym.utils.RecordConstructorArgs):
         # The next transition starts from obs; an ended episode waits for reset().
         self._last_obs = None if (terminated or truncated) else next_obs
         return obs, float(out.reward[0]), terminated, truncated, info
-
-
-def _vector_info(info: dict[str, Any]) -> dict[str, Any]:
-    """A single env's info in Gymnasium's vector layout (length-1 arrays), read lazily."""
-    return _LazyVectorInfo(info)
-
-
-class _LazyVectorInfo(dict):
-    """Wraps each value as a length-1 array only when a term reads it (most terms never do)."""
-
-    def __init__(self, info: dict[str, Any]) -> None:
-        super().__init__()
-        self._info = info
-
-    def __contains__(self, key: object) -> bool:
-        if isinstance(key, str) and key.startswith("_"):
-            return key[1:] in self._info
-        return key in self._info
-
-    def __getitem__(self, key: str) -> Any:
-        if key.startswith("_") and key[1:] in self._info:
-            return np.ones(1, bool)
-        value = self._info[key]
-        if isinstance(value, dict):
-            return _LazyVectorInfo(value)
-        return batch_obs(value) if not isinstance(value, str) else np.array([value], dtype=object)
-
-    def get(self, key: str, default: Any = None) -> Any:
-        return self[key] if key in self else default
-
-    def __iter__(self):
-        return iter(self._info)
-
-    def __len__(self) -> int:
-        return len(self._info)
-
-    def keys(self):
-        return self._info.keys()
 
 
 def _float(x: SupportsFloat) -> float:
