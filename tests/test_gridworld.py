@@ -278,3 +278,20 @@ def test_shortest_plan_matches_an_independent_bfs_and_reaches_the_goal(seed, dif
         for a in plans[i]:
             *_, terminated, _, _ = single.step(a)
         assert terminated
+
+
+@pytest.mark.parametrize(
+    "env_id", ["rewardshaping/KeyDoor-Fixed-v0", "rewardshaping/KeyDoor-Fixed-10x10-v0"]
+)
+def test_fixed_layout_is_the_same_every_episode_and_solvable_in_its_horizon(env_id):
+    envs = gym.make_vec(env_id, 3, vectorization_mode="vector_entry_point", render_mode="ansi")
+    envs.reset(seed=123)
+    first = envs.render()
+    assert first[0] == first[1] == first[2]
+    rows = first[0].splitlines()
+    size = len(rows)
+    assert rows[1][1] == "A"  # start top-left; the key lies in the left room's far corner
+    plan_len = len(envs.unwrapped.shortest_plan(0))
+    assert plan_len < envs.unwrapped.max_episode_steps
+    envs.reset(seed=7)
+    assert envs.render()[0] == first[0] and size == envs.unwrapped.size
