@@ -4,7 +4,9 @@ The bonus is :class:`rewardshaping.intrinsic.CountBonus` on the agent position
 (``InfoKey("agent_pos")``, reported by :class:`rewardshaping.intrinsic.AgentPositionInfo`),
 ``beta / sqrt(N(pos))``, added to the env reward by :class:`rewardshaping.ShapedVecEnv`. Both arms
 use the same PPO settings, env-step budget and seeds. The policy sees MiniGrid's 7x7x3 egocentric
-view (``ImgObsWrapper``) through an MLP.
+view (``ImgObsWrapper``) through an MLP (``--policy mlp``) or through the small CNN that
+MiniGrid's documentation uses with SB3 (``--policy cnn``: three 2x2 convolutions of 16, 32 and
+64 channels, then a 128-unit linear layer).
 
 Reported per run: the success rate (episodes with env reward > 0) over the last 20% of training
 episodes, and the success rate and mean env return of ``--eval-episodes`` evaluation episodes of
@@ -12,6 +14,7 @@ the final (stochastic) policy on fresh seeds. Results are appended to a JSON-lin
 per finished run, and runs already in it are skipped, so a killed run resumes.
 
     python experiments/doorkey_count_bonus.py --steps 700000 --seeds 0 1 --beta 0.05
+    python experiments/doorkey_count_bonus.py --policy cnn --steps 500000 --seeds 0 1
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ import torch
 from minigrid.wrappers import ImgObsWrapper
 from stable_baselines3 import PPO
 from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 from stable_baselines3.common.vec_env import DummyVecEnv, VecMonitor
 
 from rewardshaping.intrinsic import AgentPositionInfo, CountBonus, InfoKey
@@ -49,6 +53,31 @@ def make_venv(n_envs: int, seed: int) -> VecMonitor:
     venv = DummyVecEnv([thunk(i) for i in range(n_envs)])
     venv.seed(seed * 1000)
     return VecMonitor(venv)  # below the shaping wrapper: it records the env's own reward
+
+
+class MinigridCNN(BaseFeaturesExtractor):
+    """Three 2x2 convolutions over the 7x7 view, then a linear layer.
+
+    SB3 transposes image observations to channels first (``VecTransposeImage``) before the
+    policy sees them, so the space here is (3, 7, 7).
+    """
+
+    def __init__(self, observation_space: gym.spaces.Box, features_dim: int = 128) -> None:
+        super().__init__(observation_space, features_dim)
+        channels = observation_space.shape[0]
+        self.cnn = torch.nn.Sequential(
+            torch.nn.Conv2d(channels, 16, 2), torch.nn.ReLU(),
+            torch.nn.Conv2d(16, 32, 2), torch.nn.ReLU(),
+            torch.nn.Conv2d(32, 64, 2), torch.nn.ReLU(),
+            torch.nn.Flatten(),
+        )  # fmt: skip
+        with torch.no_grad():
+            n = self.cnn(torch.zeros(1, *observation_space.shape)).shape[1]
+        self.linear = torch.nn.Sequential(torch.nn.Linear(n, features_dim), torch.nn.ReLU())
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        # SB3 hands the uint8 codes over as floats, unscaled (normalize_images=False).
+        return self.linear(self.cnn(obs))
 
 
 class SuccessCurve(BaseCallback):
@@ -80,8 +109,13 @@ def run(arm: str, seed: int, args: argparse.Namespace) -> dict:
     train_env = venv
     if arm == "count":
         train_env = ShapedVecEnv(venv, CountBonus(InfoKey("agent_pos"), beta=args.beta))
+    policy_kwargs = {}
+    if args.policy == "cnn":
+        # MiniGrid encodings are small integers (object, colour, state), not pixel intensities.
+        policy_kwargs = {"features_extractor_class": MinigridCNN, "normalize_images": False}
     model = PPO(
-        "MlpPolicy", train_env, n_steps=128, batch_size=256, n_epochs=4, learning_rate=2.5e-4,
+        "MlpPolicy" if args.policy == "mlp" else "CnnPolicy", train_env,
+        policy_kwargs=policy_kwargs, n_steps=128, batch_size=256, n_epochs=4, learning_rate=2.5e-4,
         gamma=0.99, gae_lambda=0.95, ent_coef=0.01, clip_range=0.2, seed=seed, verbose=0,
         device="cpu",
     )  # fmt: skip
@@ -101,7 +135,7 @@ def run(arm: str, seed: int, args: argparse.Namespace) -> dict:
             rets.append(r)
             succ.append(r > 0)
     return {
-        "arm": arm, "seed": seed, "steps": args.steps, "beta": args.beta, "n_envs": args.n_envs,
+        "arm": arm, "seed": seed, "steps": args.steps, "policy": args.policy, "beta": args.beta, "n_envs": args.n_envs,
         "train_seconds": round(train_s, 1),
         "train_success_last20pct": float(np.mean(tail)) if tail else 0.0,
         "train_success_curve": curve.curve(args.steps),
@@ -116,6 +150,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     parser.add_argument("--beta", type=float, default=0.05, help="count bonus scale")
     parser.add_argument("--n-envs", type=int, default=8)
+    parser.add_argument("--policy", choices=["mlp", "cnn"], default="mlp")
     parser.add_argument("--eval-episodes", type=int, default=50)
     parser.add_argument("--arms", nargs="+", default=["none", "count"], choices=["none", "count"])
     parser.add_argument("--out", type=Path, default=Path("runs/doorkey_count_bonus.jsonl"))
@@ -126,10 +161,10 @@ def main() -> None:
     if args.out.exists():
         for line in args.out.read_text().splitlines():
             r = json.loads(line)
-            done.add((r["arm"], r["seed"], r["steps"], r["beta"]))
+            done.add((r["arm"], r["seed"], r["steps"], r["beta"], r.get("policy", "mlp")))
     for seed in args.seeds:
         for arm in args.arms:
-            if (arm, seed, args.steps, args.beta) in done:
+            if (arm, seed, args.steps, args.beta, args.policy) in done:
                 print(f"skip {arm} seed {seed} (done)", flush=True)
                 continue
             result = run(arm, seed, args)
@@ -137,7 +172,13 @@ def main() -> None:
             with args.out.open("a") as f:
                 f.write(json.dumps(result) + "\n")
     rows = [json.loads(x) for x in args.out.read_text().splitlines()]
-    rows = [r for r in rows if r["steps"] == args.steps and r["beta"] == args.beta]
+    rows = [
+        r
+        for r in rows
+        if r["steps"] == args.steps
+        and r["beta"] == args.beta
+        and r.get("policy", "mlp") == args.policy
+    ]
     for arm in args.arms:
         sel = [r for r in rows if r["arm"] == arm]
         if sel:

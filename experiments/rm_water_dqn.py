@@ -36,9 +36,9 @@ def only_real(batch: CounterfactualBatch, u: int) -> CounterfactualBatch:
     )
 
 
-def run(task: int, crm: bool, seed: int, steps: int, window: int) -> list[int]:
+def run(task: int, crm: bool, seed: int, steps: int, window: int, config: DQNConfig) -> list[int]:
     env = TimeLimit(RewardMachineEnv(WaterWorld(), water_machine(task), obs_mode="onehot"), 600)
-    agent = CounterfactualDQN(env.observation_space.shape[0], 5, DQNConfig(), seed=seed)
+    agent = CounterfactualDQN(env.observation_space.shape[0], 5, config, seed=seed)
     obs, info = env.reset(seed=seed)
     u = 0
     completions, per_window = 0, []
@@ -65,16 +65,21 @@ def main() -> None:
     parser.add_argument("--window", type=int, default=10_000)
     parser.add_argument("--seeds", type=int, default=2)
     parser.add_argument("--only", choices=["dqn", "crm"], help="run one of the two learners")
+    parser.add_argument("--gamma", type=float, default=DQNConfig.gamma)
+    parser.add_argument("--lr", type=float, default=DQNConfig.lr)
+    parser.add_argument("--target-every", type=int, default=DQNConfig.target_every)
     args = parser.parse_args()
+    config = DQNConfig(gamma=args.gamma, lr=args.lr, target_every=args.target_every)
     torch.set_num_threads(1)
     print(
-        f"Water task {args.task}: completions per {args.window} steps (epsilon 0.1), {args.steps} steps"
+        f"Water task {args.task}: completions per {args.window} steps (epsilon 0.1), "
+        f"{args.steps} steps, {config}"
     )
     for crm in [
         v for v in (False, True) if args.only is None or args.only == ("crm" if v else "dqn")
     ]:
         t0 = time.perf_counter()
-        runs = [run(args.task, crm, s, args.steps, args.window) for s in range(args.seeds)]
+        runs = [run(args.task, crm, s, args.steps, args.window, config) for s in range(args.seeds)]
         name = "DQN + CRM" if crm else "DQN"
         for s, r in enumerate(runs):
             print(f"{name:10s} seed {s}: {r}")
