@@ -15,8 +15,9 @@
 3. **Meta step** on the rollout policy (before PPO's update): the alignments
    ``c_i = <g_p, grad log pi(a_i|s_i)>`` (one backward + one forward-mode pass per half of the
    envs, cross-fitted), the norms ``||g_k||`` (one backward per heuristic), then one SGD step on
-   the weights' parameters along ``sum_i sum_k c_i A_k,i grad w_k(s_i) / (||g_p|| ||g_k||)``:
-   for scalar weights, ``meta_lr * cos(g_p, g_k)`` times the sigmoid's slope. See
+   the weights' parameters along ``sum_i sum_k c_i A_k,i grad w_k(s_i) / ||g_k||``: for scalar
+   weights, ``meta_lr * <g_p, g_k / ||g_k||>`` times the sigmoid's slope. Rollouts without any
+   primary reward skip this step (no evidence). See
    :mod:`rewardshaping.shaping.blending` for the derivation and what the approximation ignores.
 4. **PPO's update** with ``A = A_p + sum_k w_k(s) A_k`` (the intrinsic stream, if any, is added
    as in PPO), then the heuristic critic regresses its GAE returns (same epochs, minibatches and
@@ -71,7 +72,8 @@ class BlendConfig:
         state_dependent: learn ``w_k(s)`` with a head on the (normalised, flattened)
             observation instead of one scalar per heuristic.
         head_hidden: hidden sizes of that head (``()``: linear).
-        meta_lr: SGD step size of the normalised meta-gradient.
+        meta_lr: SGD step size of the meta-gradient (in units of the primary return; see
+            :mod:`rewardshaping.shaping.blending`).
         cross_fit: score each half of the envs with the primary gradient of the other half
             (removes the same-sample bias; needs ``num_envs >= 2``).
         learn_weights: False keeps the weights at ``w_init`` (ablation).
@@ -80,14 +82,14 @@ class BlendConfig:
 
     Example:
         >>> BlendConfig(w_init=0.5, w_max=1.0).meta_lr
-        1.0
+        100.0
     """
 
-    w_init: float | tuple[float, ...] = 1.0
+    w_init: float | tuple[float, ...] = 0.5
     w_max: float = 2.0
     state_dependent: bool = False
     head_hidden: tuple[int, ...] = ()
-    meta_lr: float = 1.0
+    meta_lr: float = 100.0
     cross_fit: bool = True
     learn_weights: bool = True
     require_primary_reward: bool = True
@@ -255,6 +257,11 @@ class BlendedPPO(PPO):
             self.heuristic_critic = QNetwork(  # K outputs: one value per heuristic
                 self.obs_space, len(names), c.hidden_sizes, c.encoder, c.activation
             ).to(dev)
+            # Values start at 0: an untrained critic's TD errors would otherwise enter the
+            # blended advantage (a zero heuristic must leave PPO's update unchanged).
+            last = self.heuristic_critic.head.layers[-1]
+            nn.init.zeros_(last.weight)
+            nn.init.zeros_(last.bias)
             self.blend_weights = BlendWeights(
                 names, b.w_init, b.w_max,
                 obs_dim=flat_obs_dim(self.obs_space) if b.state_dependent else None,
@@ -339,8 +346,9 @@ class BlendedPPO(PPO):
             heuristic_adv: (T, N, K) advantages of the heuristics.
 
         Returns:
-            ``blend/cos_<name>``: mean_i c_i A_k,i / (||g_p|| ||g_k||), the cosine of the
-            primary and heuristic policy gradients (exact without cross-fitting).
+            ``blend/proj_<name>``: ``<g_p, g_k / ||g_k||>`` (the step direction before the
+            sigmoid's slope) and ``blend/cos_<name>``: that divided by ``||g_p||``, the cosine of
+            the primary and heuristic policy gradients (exact without cross-fitting).
         """
         n = self.config.num_envs
         idx = self.valid_device.flatten().nonzero().squeeze(-1)

@@ -203,19 +203,19 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--arms", nargs="+", default=ARMS, choices=ARMS)
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    p.add_argument("--steps", type=int, default=400_000, help="env steps per run")
-    p.add_argument("--size", type=int, default=16)
-    p.add_argument("--max-steps", type=int, default=256, help="episode truncation")
+    p.add_argument("--steps", type=int, default=200_000, help="env steps per run")
+    p.add_argument("--size", type=int, default=12)
+    p.add_argument("--max-steps", type=int, default=144, help="episode truncation")
     p.add_argument("--scale", type=float, default=1.0, help="shaping scale")
     p.add_argument(
         "--far-rate",
         type=float,
-        default=0.02,
+        default=0.01,
         help="the misleading bonus per step, relative to the potential's scale",
     )
-    p.add_argument("--w-init", type=float, default=1.0)
+    p.add_argument("--w-init", type=float, default=0.5)
     p.add_argument("--w-max", type=float, default=2.0)
-    p.add_argument("--meta-lr", type=float, default=1.0)
+    p.add_argument("--meta-lr", type=float, default=200.0)
     p.add_argument("--state-dependent", action="store_true")
     p.add_argument("--num-envs", type=int, default=64)
     p.add_argument("--num-steps", type=int, default=64)

@@ -26,10 +26,12 @@ learner; this module holds the cheap approximation used by
   with it through each sample's own score (the ``i == j`` terms of ``sum_ij``), which rewards a
   heuristic merely for being large where ``A_p`` is. With two groups (halves of the envs) each
   sample's ``c_i`` uses ``g_p`` of the *other* group, which removes that bias.
-* **Normalisation**: the step is divided by ``||g_p|| ||g_k||``, so that for scalar weights the
-  meta step is ``meta_lr * cos(g_p, g_k)`` (times the sigmoid's slope): the raw inner product
-  scales with the reward magnitudes and is ~0 but noisy before the primary reward is ever seen
-  (sparse tasks), where the cosine stays near 0 and the weights stay put.
+* **Normalisation**: each heuristic's step is divided by ``||g_k||`` (a heuristic's scale is
+  the designer's arbitrary choice), but not by ``||g_p||``: the size of the primary gradient is
+  the evidence. Before the primary reward is ever seen (sparse tasks) ``g_p`` is critic noise,
+  and a cosine would turn that noise into full-size steps (we measured exactly that drift on
+  KeyDoor). The step size therefore has the units of the primary return (``meta_lr`` is
+  task-dependent, as the outer learning rate of Gupta et al.).
 
 What this approximation ignores (and costs): the effect of ``w`` beyond one inner step, the
 PPO clipping and advantage normalisation of the actual inner update, and, for state-dependent
