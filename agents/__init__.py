@@ -7,6 +7,8 @@ Modules:
   bottom); :mod:`~rewardshaping.agents.rollout` (GAE, the rollout given to learned terms,
   episodes for relabelling hooks); :mod:`~rewardshaping.agents.networks` (MLP, MiniGrid CNN,
   actor-critic, Q-network); :mod:`~rewardshaping.agents.normalization` (running statistics).
+* :mod:`~rewardshaping.agents.blended_ppo` -- :class:`BlendedPPO`, :class:`BlendConfig`: PPO
+  that learns the weights of designer heuristics (Gupta et al. 2023, one-step meta-gradient).
 * :mod:`~rewardshaping.agents.dqn` -- :class:`DQN`, :class:`DQNConfig`;
   :mod:`~rewardshaping.agents.replay` (:class:`Experiences`, the replay buffer).
 * :mod:`~rewardshaping.agents.tabular_q` -- :class:`TabularQ`, :func:`value_iteration`.
@@ -32,6 +34,8 @@ from typing import Any
 _EXPORTS = {
     "PPO": "ppo",
     "PPOConfig": "ppo",
+    "BlendedPPO": "blended_ppo",
+    "BlendConfig": "blended_ppo",
     "DQN": "dqn",
     "DQNConfig": "dqn",
     "TabularQ": "tabular_q",

@@ -8,6 +8,10 @@
 - :func:`check_shaping_gamma`: refuses a shaping gamma different from the agent's.
 - :class:`AdditiveHeuristic`: arbitrary (non-potential) shaping, for contrast: it CAN change
   optimal policies.
+- Learned blending of heuristics (:mod:`~rewardshaping.shaping.blending`, Gupta et al. 2023):
+  :class:`BlendWeights`, the one-step meta-gradient (:func:`alignment_scores`,
+  :func:`blend_surrogate`) and the :class:`Withheld` composer; the agent that uses them is
+  ``rewardshaping.agents.BlendedPPO``. Loaded on first use (they import torch).
 
 May import: the core (``terms``, ``transitions``), numpy, numba, torch.
 """
@@ -35,4 +39,20 @@ __all__ = [
     "minigrid_goal_distance",
     "check_shaping_gamma",
     "AdditiveHeuristic",
+    "BlendWeights",
+    "Withheld",
+    "alignment_scores",
+    "blend_surrogate",
+    "gradient_norm",
 ]
+
+_BLENDING = {"BlendWeights", "Withheld", "alignment_scores", "blend_surrogate", "gradient_norm"}
+
+
+def __getattr__(name: str):
+    # The blending names import torch; load them on first use only.
+    if name in _BLENDING:
+        from rewardshaping.shaping import blending
+
+        return getattr(blending, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
