@@ -79,6 +79,11 @@ class BlendConfig:
         learn_weights: False keeps the weights at ``w_init`` (ablation).
         require_primary_reward: skip the meta step on rollouts whose primary reward is zero
             everywhere (no evidence; see :meth:`BlendedPPO.compute_advantages`).
+        no_evidence_decay: after such a rollout, lower every heuristic's weight logit by this
+            much (0: off). Heuristics must then earn their weight: a heuristic that stops the
+            agent from ever collecting primary reward fades until the agent explores unshaped
+            and the meta-gradient, fed again, can judge it. It also costs a good heuristic
+            weight while the primary reward is still unseen.
 
     Example:
         >>> BlendConfig(w_init=0.5, w_max=1.0).meta_lr
@@ -93,10 +98,15 @@ class BlendConfig:
     cross_fit: bool = True
     learn_weights: bool = True
     require_primary_reward: bool = True
+    no_evidence_decay: float = 0.0
 
     def __post_init__(self) -> None:
         if not self.meta_lr >= 0:
             raise ValueError(f"BlendConfig.meta_lr must be >= 0, got {self.meta_lr}")
+        if not self.no_evidence_decay >= 0:
+            raise ValueError(
+                f"BlendConfig.no_evidence_decay must be >= 0, got {self.no_evidence_decay}"
+            )
         if isinstance(self.w_init, list):
             self.w_init = tuple(self.w_init)
         self.head_hidden = tuple(int(h) for h in self.head_hidden)
@@ -329,8 +339,12 @@ class BlendedPPO(PPO):
             (torch.as_tensor(self.ext_rewards)[torch.as_tensor(self.valid)] != 0).any()
         )
         self._blend_stats = {"blend/meta_step": float(evidence)}
-        if self.blend_config.learn_weights and self.blend_config.meta_lr > 0 and evidence:
+        bc = self.blend_config
+        if bc.learn_weights and bc.meta_lr > 0 and evidence:
             self._blend_stats.update(self.meta_step(primary_adv, adv_h))
+        elif bc.learn_weights and bc.no_evidence_decay > 0 and not evidence:
+            with torch.no_grad():
+                self.blend_weights.logit.sub_(bc.no_evidence_decay)
         with torch.no_grad():
             w = self.blend_weights(self._normalize(self.obs.flatten(0, 1))).view(t_max, n, k)
         self.advantages = self.advantages + (w * adv_h).sum(-1)

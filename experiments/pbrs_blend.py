@@ -100,7 +100,8 @@ def make_agent(arm: str, args: argparse.Namespace, seed: int):
     pbrs, misleading = make_terms(args)
     c = config(args, seed)
     blend = BlendConfig(w_init=args.w_init, w_max=args.w_max, meta_lr=args.meta_lr,
-                        state_dependent=args.state_dependent)  # fmt: skip
+                        state_dependent=args.state_dependent,
+                        no_evidence_decay=args.no_evidence_decay)  # fmt: skip
     if arm == "unshaped":
         return PPO(c)
     if arm == "pbrs":
@@ -153,7 +154,7 @@ def run(arm: str, seed: int, args: argparse.Namespace) -> dict:
         "arm": arm, "seed": seed, "steps": args.steps, "size": args.size,
         "max_steps": args.max_steps, "scale": args.scale, "far_rate": args.far_rate,
         "w_init": args.w_init, "w_max": args.w_max, "meta_lr": args.meta_lr,
-        "state_dependent": args.state_dependent,
+        "state_dependent": args.state_dependent, "no_evidence_decay": args.no_evidence_decay,
         "curve_steps": curve_steps, "success_curve": curve_s, "return_curve": curve_r,
         "success_auc": float(np.mean(curve_s)), "final_success": curve_s[-1],
         "final_return": curve_r[-1], "weights": weights,
@@ -162,12 +163,17 @@ def run(arm: str, seed: int, args: argparse.Namespace) -> dict:
 
 
 KEYS = ("steps", "size", "max_steps", "scale", "far_rate", "w_init", "w_max", "meta_lr",
-        "state_dependent")  # fmt: skip
+        "state_dependent", "no_evidence_decay")  # fmt: skip
+
+
+def matches(row: dict, want: dict) -> bool:
+    """Whether a stored run used these settings (rows older than the decay option had none)."""
+    return all(row.get(k, 0.0 if k == "no_evidence_decay" else None) == v for k, v in want.items())
 
 
 def summary(rows: list[dict], args: argparse.Namespace) -> None:
     want = {k: getattr(args, k) for k in KEYS}
-    rows = [r for r in rows if all(r.get(k) == v for k, v in want.items())]
+    rows = [r for r in rows if matches(r, want)]
     print(f"settings: {want}")
     print(
         f"{'arm':18s} {'n':>2s} {'success AUC':>16s} {'final success':>16s} "
@@ -217,6 +223,12 @@ def main() -> None:
     p.add_argument("--w-max", type=float, default=2.0)
     p.add_argument("--meta-lr", type=float, default=200.0)
     p.add_argument("--state-dependent", action="store_true")
+    p.add_argument(
+        "--no-evidence-decay",
+        type=float,
+        default=0.0,
+        help="logit decrement of the weights after a rollout without primary reward",
+    )
     p.add_argument("--num-envs", type=int, default=64)
     p.add_argument("--num-steps", type=int, default=64)
     p.add_argument("--lr", type=float, default=1e-3)
@@ -232,7 +244,7 @@ def main() -> None:
     if not args.summary:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         want = {k: getattr(args, k) for k in KEYS}
-        done = {(r["arm"], r["seed"]) for r in rows if all(r.get(k) == v for k, v in want.items())}
+        done = {(r["arm"], r["seed"]) for r in rows if matches(r, want)}
         for seed in args.seeds:
             for arm in args.arms:
                 if (arm, seed) in done:

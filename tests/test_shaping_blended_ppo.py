@@ -168,3 +168,15 @@ def test_device_is_respected(device):
     assert all(p.device.type == device for p in agent.blend_weights.parameters())
     assert all(p.device.type == device for p in agent.heuristic_critic.parameters())
     assert agent.heuristic_adv.device.type == device
+
+
+def test_no_evidence_decay_lowers_weights_only_after_rollouts_without_primary_reward():
+    # A 1-step horizon: episodes truncate before any goal, so no rollout holds primary reward.
+    never = cfg(env_kwargs={"size": 5, "obs_mode": "image", "max_episode_steps": 1})
+    blend = BlendConfig(w_init=0.5, w_max=1.0, no_evidence_decay=0.5)
+    agent = BlendedPPO(never, heuristics={"one": ones}, blend=blend).learn(max_iterations=2)
+    assert agent.heuristic_weights()["one"] == pytest.approx(1 / (1 + np.exp(1.0)), rel=1e-5)
+    off = BlendedPPO(never, heuristics={"one": ones}, blend=BlendConfig(w_init=0.5, w_max=1.0))
+    assert off.learn(max_iterations=2).heuristic_weights()["one"] == pytest.approx(0.5)
+    with pytest.raises(ValueError, match="no_evidence_decay"):
+        BlendConfig(no_evidence_decay=-1.0)
