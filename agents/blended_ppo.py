@@ -84,6 +84,15 @@ class BlendConfig:
             agent from ever collecting primary reward fades until the agent explores unshaped
             and the meta-gradient, fed again, can judge it. It also costs a good heuristic
             weight while the primary reward is still unseen.
+        relative_scale: with PPO's advantage normalisation (``norm_adv``), rescale each
+            heuristic's advantages to the spread of PPO's own advantages before weighting
+            (see :meth:`BlendedPPO._relative`); False weighs raw advantages.
+        reset_policy_below: when every heuristic's weight has faded below this (0: off) after
+            a rollout without primary reward, restart the policy network from its initial
+            parameters, once (see :meth:`BlendedPPO._reset_policy`). Fading a misleading heuristic's weight
+            does not undo what it taught; a policy that learned to avoid the goal collects no
+            primary reward and PPO has nothing to move it with (resets against such primacy
+            effects: Nikishin et al. 2022).
 
     Example:
         >>> BlendConfig(w_init=0.5, w_max=1.0).meta_lr
@@ -99,6 +108,8 @@ class BlendConfig:
     learn_weights: bool = True
     require_primary_reward: bool = True
     no_evidence_decay: float = 0.0
+    reset_policy_below: float = 0.0
+    relative_scale: bool = True
 
     def __post_init__(self) -> None:
         if not self.meta_lr >= 0:
@@ -287,6 +298,22 @@ class BlendedPPO(PPO):
         self._param_names = [f"policy.{n}" for n, _ in self.policy.named_parameters()]
         self._param_masks = [masks.get(id(p)) for p in self._policy_params]
         self._blend_stats: dict[str, float] = {}
+        self._initial_params = self.flat_params.detach().clone()
+        self.policy_was_reset = False
+
+    def _reset_policy(self) -> None:
+        """Restart the policy network (actor and critic) from its initial parameters, with a
+        fresh optimiser state; observation statistics, heuristic critic and blend are kept.
+
+        Restoring the actor alone is not enough: PPO's critic, fit to the rollouts the
+        heuristic steered, still differs from zero elsewhere, and normalised advantages turn
+        its residual into a consistent push (measured: the restored actor collapsed again
+        without a single primary reward). Adam restarts too, so old momentum cannot steer.
+        """
+        with torch.no_grad():
+            self.flat_params.copy_(self._initial_params)
+        self.optimizer.state.pop(self.flat_params, None)  # re-initialised on the next step
+        self.policy_was_reset = True
 
     # -- what the agent learns -----------------------------------------------------------------
     def heuristic_weights(self) -> dict[str, float]:
@@ -345,12 +372,34 @@ class BlendedPPO(PPO):
         elif bc.learn_weights and bc.no_evidence_decay > 0 and not evidence:
             with torch.no_grad():
                 self.blend_weights.logit.sub_(bc.no_evidence_decay)
+            faded = max(self.heuristic_weights().values()) < bc.reset_policy_below
+            if faded and not self.policy_was_reset:
+                self._reset_policy()
+        self._blend_stats["blend/policy_reset"] = float(self.policy_was_reset)
         with torch.no_grad():
             w = self.blend_weights(self._normalize(self.obs.flatten(0, 1))).view(t_max, n, k)
-        self.advantages = self.advantages + (w * adv_h).sum(-1)
         valid = self.valid_device
+        self.advantages = self.advantages + (w * self._relative(adv_h, valid)).sum(-1)
         for j, name in enumerate(self.heuristic_names):
             self._blend_stats[f"blend/w_{name}"] = float(w[..., j][valid].mean())
+
+    def _relative(self, adv_h: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+        """The heuristics' advantages as PPO will weigh them against its own.
+
+        PPO normalises the blended advantage per minibatch. On raw scales a heuristic whose
+        advantages dwarf the primary ones (every rollout before the first success) would then
+        be paid at full strength whatever its weight. With ``relative_scale`` each ``A_k`` is
+        rescaled to the spread of PPO's own advantage first, so ``w_k`` is the heuristic's
+        strength in units of the primary signal and a faded weight means a faded influence.
+        """
+        if not (self.blend_config.relative_scale and self.config.norm_adv):
+            return adv_h
+        own = self.advantages[valid].std() if int(valid.sum()) > 1 else None
+        spread = adv_h[valid].std(dim=0) if int(valid.sum()) > 1 else None
+        if own is None or spread is None:
+            return adv_h
+        factor = torch.where(spread > 0, own / spread.clamp_min(1e-12), torch.zeros_like(spread))
+        return adv_h * factor
 
     def meta_step(self, primary_adv: torch.Tensor, heuristic_adv: torch.Tensor) -> dict[str, float]:
         """One normalised meta-gradient step on the blend weights from this rollout.
@@ -445,6 +494,8 @@ class BlendedPPO(PPO):
             "meta_optimizer": self.meta_optimizer.state_dict(),
             "critic": self.heuristic_critic.state_dict(),
             "critic_optimizer": self.critic_optimizer.state_dict(),
+            "initial_params": self._initial_params.clone(),
+            "policy_was_reset": self.policy_was_reset,
         }
         return state
 
@@ -463,6 +514,9 @@ class BlendedPPO(PPO):
         self.meta_optimizer.load_state_dict(blend["meta_optimizer"])
         self.heuristic_critic.load_state_dict(blend["critic"])
         self.critic_optimizer.load_state_dict(blend["critic_optimizer"])
+        if "initial_params" in blend:
+            self._initial_params = blend["initial_params"].to(self.device)
+            self.policy_was_reset = bool(blend["policy_was_reset"])
 
     @classmethod
     def load(  # type: ignore[override]

@@ -101,7 +101,9 @@ def make_agent(arm: str, args: argparse.Namespace, seed: int):
     c = config(args, seed)
     blend = BlendConfig(w_init=args.w_init, w_max=args.w_max, meta_lr=args.meta_lr,
                         state_dependent=args.state_dependent,
-                        no_evidence_decay=args.no_evidence_decay)  # fmt: skip
+                        no_evidence_decay=args.no_evidence_decay,
+                        reset_policy_below=args.reset_policy_below,
+                        relative_scale=not args.raw_scale)  # fmt: skip
     if arm == "unshaped":
         return PPO(c)
     if arm == "pbrs":
@@ -155,6 +157,8 @@ def run(arm: str, seed: int, args: argparse.Namespace) -> dict:
         "max_steps": args.max_steps, "scale": args.scale, "far_rate": args.far_rate,
         "w_init": args.w_init, "w_max": args.w_max, "meta_lr": args.meta_lr,
         "state_dependent": args.state_dependent, "no_evidence_decay": args.no_evidence_decay,
+        "reset_policy_below": args.reset_policy_below, "relative_scale": not args.raw_scale,
+        "policy_reset": bool(getattr(agent, "policy_was_reset", False)),
         "curve_steps": curve_steps, "success_curve": curve_s, "return_curve": curve_r,
         "success_auc": float(np.mean(curve_s)), "final_success": curve_s[-1],
         "final_return": curve_r[-1], "weights": weights,
@@ -162,13 +166,19 @@ def run(arm: str, seed: int, args: argparse.Namespace) -> dict:
     }  # fmt: skip
 
 
+BLEND_KEYS = ("w_init", "w_max", "meta_lr", "state_dependent", "no_evidence_decay",
+              "reset_policy_below", "relative_scale")  # fmt: skip
 KEYS = ("steps", "size", "max_steps", "scale", "far_rate", "w_init", "w_max", "meta_lr",
-        "state_dependent", "no_evidence_decay")  # fmt: skip
+        "state_dependent", "no_evidence_decay", "reset_policy_below", "relative_scale")  # fmt: skip
 
 
 def matches(row: dict, want: dict) -> bool:
     """Whether a stored run used these settings (rows older than the decay option had none)."""
-    return all(row.get(k, 0.0 if k == "no_evidence_decay" else None) == v for k, v in want.items())
+    # Options added later, with the values runs recorded before them had.
+    late = {"no_evidence_decay": 0.0, "reset_policy_below": 0.0, "relative_scale": False}
+    # The plain PPO arms do not depend on the blend's settings.
+    keys = want if row["arm"].startswith("blend") else [k for k in want if k not in BLEND_KEYS]
+    return all(row.get(k, late.get(k)) == want[k] for k in keys)
 
 
 def summary(rows: list[dict], args: argparse.Namespace) -> None:
@@ -229,6 +239,17 @@ def main() -> None:
         default=0.0,
         help="logit decrement of the weights after a rollout without primary reward",
     )
+    p.add_argument(
+        "--raw-scale",
+        action="store_true",
+        help="weigh raw heuristic advantages (BlendConfig.relative_scale=False)",
+    )
+    p.add_argument(
+        "--reset-policy-below",
+        type=float,
+        default=0.0,
+        help="reset the policy head once when every weight has faded below this",
+    )
     p.add_argument("--num-envs", type=int, default=64)
     p.add_argument("--num-steps", type=int, default=64)
     p.add_argument("--lr", type=float, default=1e-3)
@@ -239,6 +260,7 @@ def main() -> None:
     p.add_argument("--out", type=Path, default=Path("runs/pbrs_blend.jsonl"))
     p.add_argument("--summary", action="store_true", help="only print the table from --out")
     args = p.parse_args()
+    args.relative_scale = not args.raw_scale
     torch.set_num_threads(int(os.environ.get("TORCH_THREADS", "1")))
     rows = [json.loads(x) for x in args.out.read_text().splitlines()] if args.out.exists() else []
     if not args.summary:

@@ -53,14 +53,27 @@ def test_heuristics_are_reported_not_paid_and_recorded():
 
 
 def test_blended_advantages_are_primary_plus_weighted_heuristic_advantages():
-    agent = BlendedPPO(
-        cfg(), heuristics={"one": ones}, blend=BlendConfig(w_init=0.7, learn_weights=False)
-    )
+    def varied(batch):  # a heuristic whose advantages are not all equal
+        return np.arange(batch.num_envs, dtype=np.float32)
+
+    raw = BlendConfig(w_init=0.7, learn_weights=False, relative_scale=False)
+    agent = BlendedPPO(cfg(), heuristics={"h": varied}, blend=raw)
     agent._reset_envs()
     agent.collect_rollout()
     agent.compute_advantages()
     primary = agent.returns[..., 0] - agent.values[..., 0]
     torch.testing.assert_close(agent.advantages, primary + 0.7 * agent.heuristic_adv[..., 0])
+    # Relative scale (the default): A_k is first rescaled to the spread of PPO's own advantage.
+    rel = BlendConfig(w_init=0.7, learn_weights=False)
+    agent = BlendedPPO(cfg(), heuristics={"h": varied}, blend=rel)
+    agent._reset_envs()
+    agent.collect_rollout()
+    agent.compute_advantages()
+    primary = agent.returns[..., 0] - agent.values[..., 0]
+    valid = agent.valid_device
+    a_k = agent.heuristic_adv[..., 0]
+    expected = primary + 0.7 * a_k * primary[valid].std() / a_k[valid].std()
+    torch.testing.assert_close(agent.advantages, expected)
 
 
 def test_zero_heuristic_first_update_equals_plain_ppo():
@@ -180,3 +193,18 @@ def test_no_evidence_decay_lowers_weights_only_after_rollouts_without_primary_re
     assert off.learn(max_iterations=2).heuristic_weights()["one"] == pytest.approx(0.5)
     with pytest.raises(ValueError, match="no_evidence_decay"):
         BlendConfig(no_evidence_decay=-1.0)
+
+
+def test_policy_restarts_once_when_every_weight_has_faded():
+    never = cfg(env_kwargs={"size": 5, "obs_mode": "image", "max_episode_steps": 1})
+    blend = BlendConfig(w_init=0.5, w_max=1.0, no_evidence_decay=1.0, reset_policy_below=0.3)
+    agent = BlendedPPO(never, heuristics={"one": ones}, blend=blend)
+    initial = agent.flat_params.detach().clone()
+    agent.learn(max_iterations=1)  # w = sigmoid(-1) = 0.27 < 0.3: restart before the update
+    assert agent.policy_was_reset
+    changed = agent.flat_params.detach().clone()
+    assert not torch.equal(changed, initial)  # the update after the restart trained it
+    agent._reset_policy()
+    torch.testing.assert_close(agent.flat_params.detach(), initial)
+    assert agent.flat_params not in agent.optimizer.state  # a fresh Adam
+    agent.learn(max_iterations=1)  # and it trains on from there
