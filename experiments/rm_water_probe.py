@@ -1,0 +1,100 @@
+"""Water world probe: can our DQN learn even a one-event task ("touch a green ball")?
+
+Why this exists: DQN with and without counterfactual experiences stayed at the random
+policy's completion rate on Water task 1 for 300k steps (``experiments/rm_results.md``). This
+probe removes the machine's structure from the question: the task is a single edge (touch
+``--colour``, reward 1, episode ends), so CRM adds nothing and any failure is the learner's.
+It prints completions per 5k steps for a uniformly random policy, a hand-written greedy policy
+(accelerate towards the nearest ball of the colour, along the larger axis of the offset) and
+:class:`rewardshaping.machines.dqn.CounterfactualDQN` with the given hyperparameters.
+
+    python experiments/rm_water_probe.py --steps 40000 --lr 1e-3 --gamma 0.9
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+import torch
+from gymnasium.wrappers import TimeLimit
+
+from rewardshaping.envs.water import COLOURS, WaterWorld
+from rewardshaping.machines.dqn import CounterfactualDQN, DQNConfig
+from rewardshaping.machines.product import RewardMachineEnv
+from rewardshaping.machines.spec import parse_machine
+
+WINDOW = 5000
+
+
+def one_event_env(colour: str) -> TimeLimit:
+    spec = f"""
+name: touch-{colour}
+propositions: [{", ".join(COLOURS)}]
+initial: start
+terminal: [done]
+edges:
+  - {{from: start, to: done, when: {colour}, reward: 1}}
+"""
+    machine = parse_machine(spec, "yaml")
+    return TimeLimit(RewardMachineEnv(WaterWorld(), machine, obs_mode="onehot"), 600)
+
+
+def greedy_action(obs: np.ndarray, colour: str) -> int:
+    """Accelerate towards the nearest ball of ``colour`` (obs layout: see WaterWorld)."""
+    c = COLOURS.index(colour)
+    offsets = np.stack([obs[4 + 4 * b : 6 + 4 * b] for b in (2 * c, 2 * c + 1)])
+    d = offsets[np.argmin(np.linalg.norm(offsets, axis=1))]
+    if abs(d[0]) > abs(d[1]):
+        return 4 if d[0] > 0 else 3  # right / left
+    return 1 if d[1] > 0 else 2  # up / down
+
+
+def run(policy: str, args: argparse.Namespace) -> list[int]:
+    env = one_event_env(args.colour)
+    rng = np.random.default_rng(args.seed)
+    agent = None
+    if policy == "dqn":
+        config = DQNConfig(lr=args.lr, gamma=args.gamma)
+        agent = CounterfactualDQN(env.observation_space.shape[0], 5, config, seed=args.seed)
+    obs, _ = env.reset(seed=args.seed)
+    done_in_window, out = 0, []
+    for t in range(1, args.steps + 1):
+        if policy == "random":
+            a = int(rng.integers(5))
+        elif policy == "greedy":
+            a = greedy_action(obs, args.colour)
+        else:
+            a = agent.act(obs)
+        obs, r, terminated, truncated, _ = env.step(a)
+        if agent is not None:
+            agent.observe(env.env.counterfactual_experiences())  # the RewardMachineEnv
+        done_in_window += int(r > 0)
+        if terminated or truncated:
+            obs, _ = env.reset()
+        if t % WINDOW == 0:
+            out.append(done_in_window)
+            done_in_window = 0
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--colour", default="green", choices=COLOURS)
+    parser.add_argument("--steps", type=int, default=40_000)
+    parser.add_argument("--lr", type=float, default=DQNConfig.lr)
+    parser.add_argument("--gamma", type=float, default=DQNConfig.gamma)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--policies", nargs="+", default=["random", "greedy", "dqn"])
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    print(
+        f"touch {args.colour}: completions per {WINDOW} steps, {args.steps} steps, seed {args.seed}"
+    )
+    for policy in args.policies:
+        counts = run(policy, args)
+        print(f"{policy:7s} {counts} mean {np.mean(counts):.1f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
