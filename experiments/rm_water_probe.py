@@ -14,17 +14,40 @@ It prints completions per 5k steps for a uniformly random policy, a hand-written
 from __future__ import annotations
 
 import argparse
+import dataclasses
 
+import gymnasium as gym
 import numpy as np
 import torch
 from gymnasium.wrappers import TimeLimit
 
-from rewardshaping.envs.water import COLOURS, WaterWorld
+from rewardshaping.envs.water import COLOURS, MAX_SPEED, WaterWorld
 from rewardshaping.machines.dqn import CounterfactualDQN, DQNConfig
 from rewardshaping.machines.product import RewardMachineEnv
 from rewardshaping.machines.spec import parse_machine
 
 WINDOW = 5000
+
+
+class ScaledVelocities(gym.ObservationWrapper):
+    """Multiply every velocity in a Water-world product observation by ``1 / MAX_SPEED``.
+
+    Velocities are at most 0.03 while positions span 1: on raw inputs a network has to learn
+    30x larger weights for the features that say where the agent is heading.
+    """
+
+    def __init__(self, env: gym.Env) -> None:
+        super().__init__(env)
+        n = env.observation_space.shape[0]
+        self.scale = np.ones(n, np.float32)
+        self.scale[2:4] = 1 / MAX_SPEED  # the agent's velocity
+        balls = len(COLOURS) * 2
+        for b in range(balls):
+            self.scale[4 + 4 * b + 2 : 4 + 4 * b + 4] = 1 / MAX_SPEED
+        self.observation_space = gym.spaces.Box(-np.inf, np.inf, (n,), np.float32)
+
+    def observation(self, observation: np.ndarray) -> np.ndarray:
+        return (observation * self.scale).astype(np.float32)
 
 
 def one_event_env(colour: str) -> TimeLimit:
@@ -52,6 +75,8 @@ def greedy_action(obs: np.ndarray, colour: str) -> int:
 
 def run(policy: str, args: argparse.Namespace) -> list[int]:
     env = one_event_env(args.colour)
+    if args.scale_velocities and policy == "dqn":
+        env = ScaledVelocities(env)
     rng = np.random.default_rng(args.seed)
     agent = None
     if policy == "dqn":
@@ -68,7 +93,12 @@ def run(policy: str, args: argparse.Namespace) -> list[int]:
             a = agent.act(obs)
         obs, r, terminated, truncated, _ = env.step(a)
         if agent is not None:
-            agent.observe(env.env.counterfactual_experiences())  # the RewardMachineEnv
+            exp = env.get_wrapper_attr("counterfactual_experiences")()
+            if args.scale_velocities:
+                exp = dataclasses.replace(
+                    exp, obs=exp.obs * env.scale, next_obs=exp.next_obs * env.scale
+                )
+            agent.observe(exp)
         done_in_window += int(r > 0)
         if terminated or truncated:
             obs, _ = env.reset()
@@ -85,6 +115,7 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=DQNConfig.lr)
     parser.add_argument("--gamma", type=float, default=DQNConfig.gamma)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--scale-velocities", action="store_true", help="DQN sees v / 0.03")
     parser.add_argument("--policies", nargs="+", default=["random", "greedy", "dqn"])
     args = parser.parse_args()
     torch.set_num_threads(1)
