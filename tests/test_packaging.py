@@ -99,3 +99,50 @@ def test_flat_api_resolves_every_name():
 
     for name in rewardshaping.__all__:
         assert getattr(rewardshaping, name) is not None, name
+
+
+# Import name -> distribution name, for the third-party packages the library may import at
+# module level (anything else must be imported lazily, inside the function that needs it).
+IMPORT_TO_DIST = {
+    "gymnasium": "gymnasium",
+    "numpy": "numpy",
+    "numba": "numba",
+    "torch": "torch",
+    "minigrid": "minigrid",
+    "pettingzoo": "pettingzoo",
+    "stable_baselines3": "stable-baselines3",
+    "mujoco": "mujoco",
+    "yaml": "pyyaml",
+    "tqdm": "tqdm",
+    "matplotlib": "matplotlib",
+    "cloudpickle": "cloudpickle",
+}
+
+
+def test_module_level_imports_are_core_dependencies():
+    """A fresh `pip install -e .` (no extras) must import every library module: a module-level
+    import of a package that only an extra (or the dev tools) installs would break the README's
+    main command, as SciPy once did."""
+    import ast
+    import re
+
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    core = {re.split(r"[\[<>=!~ ;]", d, maxsplit=1)[0].lower() for d in deps}
+    stdlib = set(sys.stdlib_module_names)
+    bad = []
+    for folder in MAPPING.values():
+        for path in (ROOT / folder).rglob("*.py"):
+            for node in ast.parse(path.read_text()).body:  # module level only
+                if isinstance(node, ast.Import):
+                    names = [a.name for a in node.names]
+                elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                    names = [node.module]
+                else:
+                    continue
+                for name in names:
+                    top = name.split(".")[0]
+                    if top in stdlib or top in {"rewardshaping", "__future__"}:
+                        continue
+                    if IMPORT_TO_DIST.get(top) not in core:
+                        bad.append(f"{path.relative_to(ROOT)}: {name}")
+    assert not bad, "module-level imports outside the core dependencies: " + ", ".join(bad)

@@ -19,7 +19,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-from scipy import stats
 
 __all__ = [
     "iqm",
@@ -47,6 +46,15 @@ def _matrix(scores: np.ndarray) -> np.ndarray:
     return scores
 
 
+def _trim_mean(values: np.ndarray, cut: float) -> float:
+    """Mean after dropping ``int(cut * n)`` values from each end of the sorted values (the rule
+    of ``scipy.stats.trim_mean``, which rliable's IQM uses; numpy only, so the core install
+    needs no SciPy)."""
+    n = len(values)
+    low = int(cut * n)
+    return float(np.sort(values)[low : n - low].mean())
+
+
 def iqm(scores: np.ndarray) -> float:
     """Interquartile mean of all scores.
 
@@ -54,7 +62,7 @@ def iqm(scores: np.ndarray) -> float:
         >>> iqm([[0.0], [1.0], [2.0], [100.0]])
         1.5
     """
-    return float(stats.trim_mean(_matrix(scores), 0.25, axis=None))
+    return _trim_mean(_matrix(scores).ravel(), 0.25)
 
 
 def mean(scores: np.ndarray) -> float:
