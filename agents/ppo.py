@@ -496,7 +496,7 @@ class PPO(PPOCheckpoints):
                 loss.backward()
                 self.flat_params.grad.mul_(self._grad_mask)
                 _clip_grad_norm(self.flat_params.grad, c.max_grad_norm)
-                self.optimizer.step()
+                _adam_step(self.optimizer, self.flat_params)
             # Diagnostics of the epoch's last minibatch (as CleanRL logs them).
             with torch.no_grad():
                 if not use_entropy:
@@ -677,7 +677,44 @@ def _np_normalize(x: np.ndarray, mean: np.ndarray, std: np.ndarray, clip: float)
 
 def _clip_grad_norm(grad: torch.Tensor, max_norm: float) -> None:
     """Scale the (flat) gradient to norm <= max_norm, as ``clip_grad_norm_`` does, in 4 ops."""
-    grad.mul_((max_norm / (grad.norm() + 1e-6)).clamp_(max=1.0))
+    # torch.linalg.vector_norm, not Tensor.norm: the latter goes through a Python wrapper.
+    grad.mul_((max_norm / (torch.linalg.vector_norm(grad) + 1e-6)).clamp_(max=1.0))
+
+
+def _adam_step(optimizer: torch.optim.Optimizer, flat: torch.Tensor) -> None:
+    """``optimizer.step()`` for the fused Adam over PPO's one flat parameter, minus the
+    Python around the kernel.
+
+    With a network this small, ``Optimizer.step``'s wrapper (profiler hooks, grouping of
+    tensors by device and dtype, argument checks) costs about three times the fused kernel
+    itself: 0.17 ms of a 0.9 ms minibatch step on CartPole. Once the state exists this makes
+    the same two calls ``torch.optim.adam._fused_adam`` makes, with the same arguments, so the
+    results are bit-identical (tested); anything else (first step, non-fused, AMSGrad, a
+    restarted state) goes through ``optimizer.step()``.
+    """
+    group = optimizer.param_groups[0]
+    state = optimizer.state.get(flat)
+    simple = (
+        len(optimizer.param_groups) == 1
+        and group.get("fused")
+        and not group["amsgrad"]
+        and not group["maximize"]
+        and not group.get("decoupled_weight_decay", False)
+        and not isinstance(group["lr"], torch.Tensor)
+        and state
+    )
+    if not simple:
+        optimizer.step()
+        return
+    beta1, beta2 = group["betas"]
+    step = state["step"]
+    torch._foreach_add_([step], 1)
+    torch._fused_adam_(
+        [flat], [flat.grad], [state["exp_avg"]], [state["exp_avg_sq"]], [], [step],
+        amsgrad=False, lr=group["lr"], beta1=beta1, beta2=beta2,
+        weight_decay=group["weight_decay"], eps=group["eps"], maximize=False,
+        grad_scale=None, found_inf=None,
+    )  # fmt: skip
 
 
 def _minibatch_slices(n: int, m: int) -> list[slice]:

@@ -413,3 +413,21 @@ def test_torch_and_numpy_rollouts_agree(env_id):
     torch.testing.assert_close(a.actions, b.actions, rtol=1e-5, atol=1e-5)
     torch.testing.assert_close(a.logprobs, b.logprobs, rtol=1e-4, atol=1e-5)
     torch.testing.assert_close(a.values, b.values, rtol=1e-4, atol=1e-5)
+
+
+def test_direct_fused_adam_step_is_bit_identical_to_optimizer_step(monkeypatch):
+    import rewardshaping.agents.ppo as ppo_module
+
+    def train(fast: bool) -> torch.Tensor:
+        if not fast:
+            monkeypatch.setattr(ppo_module, "_adam_step", lambda opt, flat: opt.step())
+        else:
+            monkeypatch.undo()
+        cfg = PPOConfig(env_id="CartPole-v1", num_envs=4, num_steps=32, num_minibatches=4,
+                        update_epochs=3, seed=3, tensorboard=False)  # fmt: skip
+        agent = PPO(cfg).learn(max_iterations=3)
+        agent.envs.close()
+        return agent.flat_params.detach().clone()
+
+    slow, fast = train(False), train(True)
+    assert torch.equal(slow, fast)
