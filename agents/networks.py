@@ -381,7 +381,7 @@ class ActorCritic(nn.Module):
 
 
 class NumpyActorCritic:
-    """The rollout half of a CPU :class:`ActorCritic` with an MLP encoder, in NumPy.
+    """The rollout half of a CPU :class:`ActorCritic` (MLP or MiniGrid CNN encoder), in NumPy.
 
     A rollout step evaluates a tiny network on a handful of observations, where PyTorch's
     per-operation dispatch costs several times the arithmetic; NumPy's is a fraction of it.
@@ -403,11 +403,21 @@ class NumpyActorCritic:
 
     def __init__(self, policy: ActorCritic) -> None:
         if not NumpyActorCritic.supports(policy):
-            raise ValueError("NumpyActorCritic needs a CPU ActorCritic with an MLP encoder")
+            raise ValueError(
+                "NumpyActorCritic needs a CPU float32 ActorCritic with an MLP or MiniGrid CNN "
+                "encoder and small enough layers"
+            )
         self.layers = [
             (layer.weight.detach().numpy().T, layer.bias.detach().numpy())
             for layer in policy.towers.layers
         ]
+        # MiniGridCNN encoder: each conv as a (C*kh*kw, O) matrix view over the im2col rows.
+        self.convs = []
+        if policy.encoder_kind == "cnn":
+            for m in policy.encoder.net:
+                if isinstance(m, nn.Conv2d):
+                    w = m.weight.detach().numpy()
+                    self.convs.append((w.reshape(w.shape[0], -1).T, m.bias.detach().numpy()))
         self.tanh = policy.towers.activation == "tanh"
         self.n_out = policy.n_out
         self.discrete = policy.discrete
@@ -420,20 +430,41 @@ class NumpyActorCritic:
 
     @staticmethod
     def supports(policy: ActorCritic, batch: int = 1) -> bool:
-        """CPU, float32, an MLP on Box observations, and GEMMs small enough for one thread."""
+        """CPU, float32, Box observations through an MLP or the MiniGrid CNN, and GEMMs small
+        enough for one thread."""
         p = next(policy.parameters())
         largest = max(layer.weight.numel() for layer in policy.towers.layers)
+        if policy.encoder_kind == "cnn":
+            largest = max(largest, _largest_conv_gemm(policy.encoder, policy.observation_space))
         return (
             p.device.type == "cpu"
             and p.dtype == torch.float32
-            and policy.encoder_kind == "mlp"
+            and policy.encoder_kind in ("mlp", "cnn")
             and isinstance(policy.observation_space, spaces.Box)
             and batch * largest < NumpyActorCritic.MAX_GEMM
         )
 
+    def _cnn(self, x: np.ndarray) -> np.ndarray:
+        """:class:`MiniGridCNN` on channels-last images (B, H, W, C): 2x2 conv, ReLU, 2x2
+        max-pool, two more 2x2 conv + ReLU, flattened in torch's (C, H, W) order."""
+        for k, (w, b) in enumerate(self.convs):
+            win = np.lib.stride_tricks.sliding_window_view(x, (2, 2), axis=(1, 2))
+            n, h, wd = win.shape[:3]  # win: (B, H-1, W-1, C, 2, 2), torch's weight order
+            x = win.reshape(n * h * wd, -1) @ w
+            x += b
+            np.maximum(x, 0, out=x)
+            x = x.reshape(n, h, wd, -1)
+            if k == 0:  # MaxPool2d(2): floor division of the spatial size, as torch does
+                h2, w2 = h // 2, wd // 2
+                x = x[:, : 2 * h2, : 2 * w2].reshape(n, h2, 2, w2, 2, -1).max(axis=(2, 4))
+        return x.transpose(0, 3, 1, 2).reshape(len(x), -1)
+
     def act(self, obs: np.ndarray, noise: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(action, log-probability, values) for float32 observations (B, ...)."""
-        x = obs.reshape(len(obs), -1)
+        if self.convs:
+            x = self._cnn(np.asarray(obs, dtype=np.float32))
+        else:
+            x = obs.reshape(len(obs), -1)
         *hidden, (w_out, b_out) = self.layers
         for w, b in hidden:
             x = x @ w
@@ -451,6 +482,18 @@ class NumpyActorCritic:
             action = out + np.exp(self.log_std) * noise
             logp = (-0.5 * noise**2 - self.log_std - 0.5 * np.log(2 * np.pi)).sum(-1)
         return action, logp.astype(np.float32, copy=False), values
+
+
+def _largest_conv_gemm(cnn: MiniGridCNN, space: spaces.Space) -> int:
+    """Per image, the largest (output positions x C*kh*kw x O) of the CNN's im2col products."""
+    h, w, _ = space.shape
+    largest = 0
+    for k, m in enumerate(c for c in cnn.net if isinstance(c, nn.Conv2d)):
+        h, w = h - 1, w - 1
+        largest = max(largest, h * w * m.weight.numel())
+        if k == 0:
+            h, w = h // 2, w // 2
+    return largest
 
 
 def _normal_log_prob(noise: torch.Tensor, log_std: torch.Tensor) -> torch.Tensor:

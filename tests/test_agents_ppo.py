@@ -398,13 +398,21 @@ def test_continuous_actions_are_clipped_for_the_env():
     assert a.shape == (5, 1) and (np.abs(a) <= 2.0).all()
 
 
-@pytest.mark.parametrize("env_id", ["CartPole-v1", "Pendulum-v1"])
-def test_torch_and_numpy_rollouts_agree(env_id):
+@pytest.mark.parametrize(
+    "env_id, kwargs",
+    [
+        ("CartPole-v1", {}),
+        ("Pendulum-v1", {}),
+        ("MiniGrid-DoorKey-5x5-v0", {}),  # the MiniGrid CNN, 7x7 views: 1x1 after the convs
+        ("rewardshaping/KeyDoor-v0", {"env_kwargs": {"size": 10, "obs_mode": "image"}}),  # 2x2
+    ],
+)
+def test_torch_and_numpy_rollouts_agree(env_id, kwargs):
     """The rollout acts in NumPy on CPU and in torch elsewhere (GPU): same actions, same
     log-probabilities and values up to float32 rounding."""
     runs = []
     for numpy_rollout in (True, False):
-        agent = PPO(tiny(env_id=env_id, num_envs=2, numpy_rollout=numpy_rollout))
+        agent = PPO(tiny(env_id=env_id, num_envs=2, numpy_rollout=numpy_rollout, **kwargs))
         assert (agent._np_policy is not None) == numpy_rollout
         agent._reset_envs()
         agent.collect_rollout()
