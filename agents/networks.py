@@ -412,12 +412,18 @@ class NumpyActorCritic:
             for layer in policy.towers.layers
         ]
         # MiniGridCNN encoder: each conv as a (C*kh*kw, O) matrix view over the im2col rows.
+        # Each with the gather index of its im2col rows (one fancy-indexing op per layer).
         self.convs = []
         if policy.encoder_kind == "cnn":
+            h, wd, c = policy.observation_space.shape
             for m in policy.encoder.net:
                 if isinstance(m, nn.Conv2d):
                     w = m.weight.detach().numpy()
-                    self.convs.append((w.reshape(w.shape[0], -1).T, m.bias.detach().numpy()))
+                    index = _im2col_index(h, wd, c)
+                    self.convs.append((w.reshape(w.shape[0], -1).T, m.bias.detach().numpy(), index))
+                    h, wd, c = h - 1, wd - 1, w.shape[0]
+                    if len(self.convs) == 1:  # the max-pool after the first conv
+                        h, wd = h // 2, wd // 2
         self.tanh = policy.towers.activation == "tanh"
         self.n_out = policy.n_out
         self.discrete = policy.discrete
@@ -447,10 +453,9 @@ class NumpyActorCritic:
     def _cnn(self, x: np.ndarray) -> np.ndarray:
         """:class:`MiniGridCNN` on channels-last images (B, H, W, C): 2x2 conv, ReLU, 2x2
         max-pool, two more 2x2 conv + ReLU, flattened in torch's (C, H, W) order."""
-        for k, (w, b) in enumerate(self.convs):
-            win = np.lib.stride_tricks.sliding_window_view(x, (2, 2), axis=(1, 2))
-            n, h, wd = win.shape[:3]  # win: (B, H-1, W-1, C, 2, 2), torch's weight order
-            x = win.reshape(n * h * wd, -1) @ w
+        for k, (w, b, index) in enumerate(self.convs):
+            n, h, wd = x.shape[0], x.shape[1] - 1, x.shape[2] - 1
+            x = x.reshape(n, -1)[:, index].reshape(n * h * wd, -1) @ w
             x += b
             np.maximum(x, 0, out=x)
             x = x.reshape(n, h, wd, -1)
@@ -482,6 +487,21 @@ class NumpyActorCritic:
             action = out + np.exp(self.log_std) * noise
             logp = (-0.5 * noise**2 - self.log_std - 0.5 * np.log(2 * np.pi)).sum(-1)
         return action, logp.astype(np.float32, copy=False), values
+
+
+def _im2col_index(h: int, w: int, c: int) -> np.ndarray:
+    """Flat indices into a channels-last (h, w, c) image of its 2x2 windows: one row per output
+    position, columns in torch's (C, kh, kw) weight order.
+
+    Example:
+        >>> img = np.arange(2 * 3 * 1)            # a 2x3 one-channel image, flattened
+        >>> img[_im2col_index(2, 3, 1)].tolist()  # two windows of [top-left, top-right, ...]
+        [[0, 1, 3, 4], [1, 2, 4, 5]]
+    """
+    i, j = np.meshgrid(np.arange(h - 1), np.arange(w - 1), indexing="ij")
+    ch, di, dj = np.meshgrid(np.arange(c), np.arange(2), np.arange(2), indexing="ij")
+    rows = (i.reshape(-1, 1) + di.reshape(1, -1)) * w + (j.reshape(-1, 1) + dj.reshape(1, -1))
+    return rows * c + ch.reshape(1, -1)
 
 
 def _largest_conv_gemm(cnn: MiniGridCNN, space: spaces.Space) -> int:
