@@ -80,7 +80,21 @@ def run(policy: str, args: argparse.Namespace) -> list[int]:
     rng = np.random.default_rng(args.seed)
     agent = None
     if policy == "dqn":
-        config = DQNConfig(lr=args.lr, gamma=args.gamma)
+        extra = {}
+        for item in args.set:
+            key, value = item.split("=", 1)
+            extra[key] = (
+                tuple(int(v) for v in value.split(",")) if key == "hidden" else float(value)
+            )
+            if key in (
+                "batch_size",
+                "buffer_size",
+                "learning_starts",
+                "train_every",
+                "target_every",
+            ):
+                extra[key] = int(extra[key])
+        config = DQNConfig(lr=args.lr, gamma=args.gamma, **extra)
         agent = CounterfactualDQN(env.observation_space.shape[0], 5, config, seed=args.seed)
     obs, _ = env.reset(seed=args.seed)
     done_in_window, out = 0, []
@@ -115,12 +129,20 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=DQNConfig.lr)
     parser.add_argument("--gamma", type=float, default=DQNConfig.gamma)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--set",
+        nargs="*",
+        default=[],
+        metavar="KEY=VALUE",
+        help="other DQNConfig fields, e.g. target_every=1000 hidden=256,256",
+    )
     parser.add_argument("--scale-velocities", action="store_true", help="DQN sees v / 0.03")
     parser.add_argument("--policies", nargs="+", default=["random", "greedy", "dqn"])
     args = parser.parse_args()
     torch.set_num_threads(1)
     print(
-        f"touch {args.colour}: completions per {WINDOW} steps, {args.steps} steps, seed {args.seed}"
+        f"touch {args.colour}: completions per {WINDOW} steps, {args.steps} steps, seed "
+        f"{args.seed}, lr {args.lr}, gamma {args.gamma} {' '.join(args.set)}"
     )
     for policy in args.policies:
         counts = run(policy, args)
