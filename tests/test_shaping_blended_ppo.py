@@ -202,9 +202,14 @@ def test_policy_restarts_once_when_every_weight_has_faded():
     initial = agent.flat_params.detach().clone()
     agent.learn(max_iterations=1)  # w = sigmoid(-1) = 0.27 < 0.3: restart before the update
     assert agent.policy_was_reset
-    changed = agent.flat_params.detach().clone()
-    assert not torch.equal(changed, initial)  # the update after the restart trained it
     agent._reset_policy()
-    torch.testing.assert_close(agent.flat_params.detach(), initial)
+    restarted = agent.flat_params.detach().clone()
+    assert not torch.equal(restarted, initial)  # fresh weights, not the seed's first ones
     assert agent.flat_params not in agent.optimizer.state  # a fresh Adam
+    again = BlendedPPO(never, heuristics={"one": ones}, blend=blend)
+    again._reset_policy()
+    torch.testing.assert_close(again.flat_params.detach(), restarted)  # seeded
+    # Restarted weights are initialised like the first: same per-layer spread.
+    assert abs(float(restarted.std()) - float(initial.std())) < 0.5 * float(initial.std())
     agent.learn(max_iterations=1)  # and it trains on from there
+    assert agent.policy_was_reset
