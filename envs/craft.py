@@ -191,7 +191,7 @@ class CraftWorld(gym.Env):
         labels = self.labelling.cell(int(self._pos[0]), int(self._pos[1]))
         return {
             "labels": labels,
-            "events": [p for p, on in zip(PROPOSITIONS, labels, strict=True) if on],
+            "events": self.labelling.names(labels),
         }
 
     def render(self) -> str | None:

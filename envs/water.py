@@ -130,8 +130,8 @@ class WaterWorld(gym.Env):
         labels = np.zeros(len(COLOURS), dtype=bool)
         labels[self.colour_of[touched]] = True
         self._spawn(touched)
-        events = [c for c, on in zip(COLOURS, labels, strict=True) if on]
-        return self._obs(), 0.0, False, False, {"labels": labels, "events": events}
+        info = {"labels": labels, "events": self.labelling.names(labels)}
+        return self._obs(), 0.0, False, False, info
 
     def _obs(self) -> np.ndarray:
         rel = self._balls - self._agent

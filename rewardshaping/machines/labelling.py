@@ -40,8 +40,12 @@ class Labelling:
 
     def sets(self, batch: Transitions) -> list[set[str]]:
         """The labels as one set of names per env (for printing and tests)."""
-        labels = self(batch)
-        return [{p for p, on in zip(self.propositions, row, strict=True) if on} for row in labels]
+        return [set(self.names(row)) for row in self(batch)]
+
+    def names(self, labels: np.ndarray) -> list[str]:
+        """The propositions that hold in one row of labels, in proposition order (what the
+        worlds report as ``info["events"]``)."""
+        return [p for p, on in zip(self.propositions, labels, strict=True) if on]
 
 
 class InfoLabelling(Labelling):
