@@ -407,12 +407,9 @@ class BlendedPPO(PPO):
         rescaled to the spread of PPO's own advantage first, so ``w_k`` is the heuristic's
         strength in units of the primary signal and a faded weight means a faded influence.
         """
-        if not (self.blend_config.relative_scale and self.config.norm_adv):
+        if not (self.blend_config.relative_scale and self.config.norm_adv) or valid.sum() < 2:
             return adv_h
-        own = self.advantages[valid].std() if int(valid.sum()) > 1 else None
-        spread = adv_h[valid].std(dim=0) if int(valid.sum()) > 1 else None
-        if own is None or spread is None:
-            return adv_h
+        own, spread = self.advantages[valid].std(), adv_h[valid].std(dim=0)
         factor = torch.where(spread > 0, own / spread.clamp_min(1e-12), torch.zeros_like(spread))
         return adv_h * factor
 

@@ -411,19 +411,14 @@ class NumpyActorCritic:
             (layer.weight.detach().numpy().T, layer.bias.detach().numpy())
             for layer in policy.towers.layers
         ]
-        # MiniGridCNN encoder: each conv as a (C*kh*kw, O) matrix view over the im2col rows.
-        # Each with the gather index of its im2col rows (one fancy-indexing op per layer).
+        # MiniGridCNN encoder: each conv as a (C*kh*kw, O) matrix view, with the gather index
+        # of its im2col rows (one fancy-indexing op per layer).
         self.convs = []
         if policy.encoder_kind == "cnn":
-            h, wd, c = policy.observation_space.shape
-            for m in policy.encoder.net:
-                if isinstance(m, nn.Conv2d):
-                    w = m.weight.detach().numpy()
-                    index = _im2col_index(h, wd, c)
-                    self.convs.append((w.reshape(w.shape[0], -1).T, m.bias.detach().numpy(), index))
-                    h, wd, c = h - 1, wd - 1, w.shape[0]
-                    if len(self.convs) == 1:  # the max-pool after the first conv
-                        h, wd = h // 2, wd // 2
+            for m, (h, wd, c) in _conv_inputs(policy.encoder, policy.observation_space):
+                w = m.weight.detach().numpy()
+                index = _im2col_index(h, wd, c)
+                self.convs.append((w.reshape(w.shape[0], -1).T, m.bias.detach().numpy(), index))
         self.tanh = policy.towers.activation == "tanh"
         self.n_out = policy.n_out
         self.discrete = policy.discrete
@@ -504,16 +499,22 @@ def _im2col_index(h: int, w: int, c: int) -> np.ndarray:
     return rows * c + ch.reshape(1, -1)
 
 
-def _largest_conv_gemm(cnn: MiniGridCNN, space: spaces.Space) -> int:
-    """Per image, the largest (output positions x C*kh*kw x O) of the CNN's im2col products."""
-    h, w, _ = space.shape
-    largest = 0
-    for k, m in enumerate(c for c in cnn.net if isinstance(c, nn.Conv2d)):
-        h, w = h - 1, w - 1
-        largest = max(largest, h * w * m.weight.numel())
+def _conv_inputs(cnn: MiniGridCNN, space: spaces.Space) -> list[tuple[nn.Conv2d, tuple]]:
+    """Each 2x2 convolution of the CNN with its input's (height, width, channels), the 2x2
+    max-pool after the first one included (floor division, as torch does)."""
+    h, w, c = space.shape
+    out = []
+    for k, m in enumerate(layer for layer in cnn.net if isinstance(layer, nn.Conv2d)):
+        out.append((m, (h, w, c)))
+        h, w, c = h - 1, w - 1, m.out_channels
         if k == 0:
             h, w = h // 2, w // 2
-    return largest
+    return out
+
+
+def _largest_conv_gemm(cnn: MiniGridCNN, space: spaces.Space) -> int:
+    """Per image, the largest (output positions x C*kh*kw x O) of the CNN's im2col products."""
+    return max((h - 1) * (w - 1) * m.weight.numel() for m, (h, w, _) in _conv_inputs(cnn, space))
 
 
 def _normal_log_prob(noise: torch.Tensor, log_std: torch.Tensor) -> torch.Tensor:
