@@ -1,6 +1,6 @@
 """Craft world: stable-baselines3 PPO through the reward-machine product wrapper.
 
-The toolkit's own PPO lives on another branch; this checks the product wrapper with SB3's PPO:
+This checks the product wrapper with SB3's PPO (`rm_craft_ppo.py` runs the toolkit's own PPO):
 a flat observation (the cell, one-hot, plus the one-hot machine state of the task's flat
 machine), the machine's reward (1 when the task is done), 500-step episodes from random start
 cells. Reported: the success rate and mean length of 10 deterministic evaluation episodes (start
