@@ -63,3 +63,15 @@ def test_water_vec_dqn_script_writes_one_line_per_window(tmp_path, capsys):
         ("crm", 200), ("crm", 400), ("random", 200), ("random", 400),
     ]  # fmt: skip
     assert "task 1 crm" in capsys.readouterr().out
+
+
+def test_craft_ppo_script_trains_and_evaluates(capsys):
+    script = _load("rm_craft_ppo")
+    argv = sys.argv
+    sys.argv = ["rm_craft_ppo.py", "--task", "paper", "--steps", "2048", "--checkpoints", "1",
+                "--seeds", "0", "--envs", "2"]  # fmt: skip
+    try:
+        script.main()
+    finally:
+        sys.argv = argv
+    assert "seed 0: 2048: " in capsys.readouterr().out  # 4 iterations of 2 envs x 256 steps
