@@ -8,7 +8,9 @@ Modules:
   episodes for relabelling hooks); :mod:`~rewardshaping.agents.networks` (MLP, MiniGrid CNN,
   actor-critic, Q-network); :mod:`~rewardshaping.agents.normalization` (running statistics).
 * :mod:`~rewardshaping.agents.blended_ppo` -- :class:`BlendedPPO`, :class:`BlendConfig`: PPO
-  that learns the weights of designer heuristics (Gupta et al. 2023, one-step meta-gradient).
+  that learns the weights of designer heuristics (Gupta et al. 2023, one-step meta-gradient);
+  :mod:`~rewardshaping.agents.blend_race` -- :func:`race`, the outer loop over candidate blends
+  (successive halving on the primary return).
 * :mod:`~rewardshaping.agents.dqn` -- :class:`DQN`, :class:`DQNConfig`;
   :mod:`~rewardshaping.agents.replay` (:class:`Experiences`, the replay buffer).
 * :mod:`~rewardshaping.agents.tabular_q` -- :class:`TabularQ`, :func:`value_iteration`.
@@ -36,6 +38,8 @@ _EXPORTS = {
     "PPOConfig": "ppo",
     "BlendedPPO": "blended_ppo",
     "BlendConfig": "blended_ppo",
+    "race": "blend_race",
+    "RaceResult": "blend_race",
     "DQN": "dqn",
     "DQNConfig": "dqn",
     "TabularQ": "tabular_q",

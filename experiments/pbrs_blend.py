@@ -11,6 +11,11 @@ Arms (our torch PPO, identical hyperparameters and seeds):
 * ``blend_misleading`` -- BlendedPPO with the misleading heuristic.
 * ``blend_pbrs`` -- BlendedPPO with the PBRS term as the heuristic.
 * ``blend_both`` -- BlendedPPO with both (it should keep one and drop the other).
+* ``race_misleading``, ``race_pbrs``, ``race_both`` -- the outer loop
+  (:func:`rewardshaping.agents.blend_race.race`): one candidate per subset of the heuristics
+  (the empty subset is unshaped PPO, the others the matching ``blend_*`` arm), successive
+  halving on the recent primary return at ``--race-rung`` of the budget (ties go to the
+  fewest heuristics); reported: the winner's curve, and the env steps of the whole race.
 
 The env is the toolkit's Numba-batched ``KeyDoorVectorEnv`` (``easy``: open door, fixed goal,
 random start in the left room) with vector observations; the goal distance is decoded from the
@@ -30,6 +35,7 @@ standard deviations over seeds from that file.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import time
@@ -38,13 +44,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from rewardshaping.agents.blend_race import race
 from rewardshaping.agents.blended_ppo import BlendConfig, BlendedPPO
 from rewardshaping.agents.evaluation import evaluate_policy
 from rewardshaping.agents.ppo import PPO, PPOConfig
 from rewardshaping.envs.gridworld import KeyDoorVectorEnv
 from rewardshaping.shaping import AdditiveHeuristic, FunctionPotential, PotentialShaping
 
-ARMS = ["unshaped", "pbrs", "misleading", "blend_misleading", "blend_pbrs", "blend_both"]
+ARMS = ["unshaped", "pbrs", "misleading", "blend_misleading", "blend_pbrs", "blend_both",
+        "race_misleading", "race_pbrs", "race_both"]  # fmt: skip
 
 
 def goal_distance(obs: np.ndarray, size: int) -> np.ndarray:
@@ -96,10 +104,11 @@ def config(args: argparse.Namespace, seed: int) -> PPOConfig:
     )
 
 
-def make_agent(arm: str, args: argparse.Namespace, seed: int):
+def make_agent(arm: str, args: argparse.Namespace, seed: int, w_init=None):
     pbrs, misleading = make_terms(args)
     c = config(args, seed)
-    blend = BlendConfig(w_init=args.w_init, w_max=args.w_max, meta_lr=args.meta_lr,
+    w_init = args.w_init if w_init is None else w_init
+    blend = BlendConfig(w_init=w_init, w_max=args.w_max, meta_lr=args.meta_lr,
                         state_dependent=args.state_dependent,
                         no_evidence_decay=args.no_evidence_decay,
                         reset_policy_below=args.reset_policy_below,
@@ -130,6 +139,8 @@ def evaluate(agent, args: argparse.Namespace, seed: int) -> tuple[float, float]:
 
 
 def run(arm: str, seed: int, args: argparse.Namespace) -> dict:
+    if arm.startswith("race"):
+        return run_race(arm, seed, args)
     agent = make_agent(arm, args, seed)
     n_iter = agent.config.num_iterations
     points = sorted({max(1, round(n_iter * (k + 1) / args.evals)) for k in range(args.evals)})
@@ -152,12 +163,7 @@ def run(arm: str, seed: int, args: argparse.Namespace) -> dict:
     agent.learn(callback=callback)
     wall = time.perf_counter() - t0
     agent.envs.close()
-    return {
-        "arm": arm, "seed": seed, "steps": args.steps, "size": args.size,
-        "max_steps": args.max_steps, "scale": args.scale, "far_rate": args.far_rate,
-        "w_init": args.w_init, "w_max": args.w_max, "meta_lr": args.meta_lr,
-        "state_dependent": args.state_dependent, "no_evidence_decay": args.no_evidence_decay,
-        "reset_policy_below": args.reset_policy_below, "relative_scale": not args.raw_scale,
+    return record(arm, seed, args) | {
         "policy_reset": bool(getattr(agent, "policy_was_reset", False)),
         "curve_steps": curve_steps, "success_curve": curve_s, "return_curve": curve_r,
         "success_auc": float(np.mean(curve_s)), "final_success": curve_s[-1],
@@ -166,18 +172,81 @@ def run(arm: str, seed: int, args: argparse.Namespace) -> dict:
     }  # fmt: skip
 
 
+def record(arm: str, seed: int, args: argparse.Namespace) -> dict:
+    """The settings of a run, as stored with its results."""
+    return {
+        "arm": arm, "seed": seed, "steps": args.steps, "size": args.size,
+        "max_steps": args.max_steps, "scale": args.scale, "far_rate": args.far_rate,
+        "w_init": args.w_init, "w_max": args.w_max, "meta_lr": args.meta_lr,
+        "state_dependent": args.state_dependent, "no_evidence_decay": args.no_evidence_decay,
+        "reset_policy_below": args.reset_policy_below, "relative_scale": not args.raw_scale,
+        **({"race_rung": args.race_rung} if arm.startswith("race") else {}),
+    }  # fmt: skip
+
+
+def run_race(arm: str, seed: int, args: argparse.Namespace) -> dict:
+    """The outer loop: successive halving over which heuristics are switched on (each subset,
+    the empty one being unshaped PPO; weights start at ``w_init`` and are learned within)."""
+    names = {"race_misleading": ["misleading"], "race_pbrs": ["pbrs"],
+             "race_both": ["pbrs", "misleading"]}[arm]  # fmt: skip
+    subsets = [c for k in range(len(names) + 1) for c in itertools.combinations(names, k)]
+    arm_of = {(): "unshaped", ("misleading",): "blend_misleading", ("pbrs",): "blend_pbrs",
+              ("pbrs", "misleading"): "blend_both"}  # fmt: skip
+    agents = [make_agent(arm_of[c], args, seed) for c in subsets]
+    n_iter = agents[0].config.num_iterations
+    points = sorted({max(1, round(n_iter * (j + 1) / args.evals)) for j in range(args.evals)})
+    curves = [{"s": [], "r": [], "steps": [], "w": []} for _ in agents]
+    t0, eval_time = time.perf_counter(), 0.0
+
+    def callback(i, a, stats):
+        nonlocal eval_time
+        if a.iteration in points:
+            e0 = time.perf_counter()
+            s, r = evaluate(a, args, 100_000 + 1000 * seed + a.iteration)
+            eval_time += time.perf_counter() - e0
+            curves[i]["s"].append(round(s, 3))
+            curves[i]["r"].append(round(r, 4))
+            curves[i]["steps"].append(a.global_step)
+            w = a.heuristic_weights() if isinstance(a, BlendedPPO) else {}
+            curves[i]["w"].append({n: round(v, 3) for n, v in w.items()})
+
+    # A tie (e.g. no candidate has reached the goal yet) keeps the fewest heuristics.
+    result = race(agents, rungs=(args.race_rung,), tie_break=[len(c) for c in subsets],
+                  callback=callback)  # fmt: skip
+    wall = time.perf_counter() - t0
+    for a in agents:
+        a.envs.close()
+    best = curves[result.winner]
+    return record(arm, seed, args) | {
+        "policy_reset": bool(getattr(agents[result.winner], "policy_was_reset", False)),
+        "curve_steps": best["steps"], "success_curve": best["s"], "return_curve": best["r"],
+        "success_auc": float(np.mean(best["s"])), "final_success": best["s"][-1],
+        "final_return": best["r"][-1], "weights": best["w"],
+        "race_candidates": [arm_of[c] for c in subsets], "race_winner": result.winner,
+        "race_scores": [{str(i): round(v, 4) for i, v in r.scores.items()}
+                        for r in result.rounds],
+        "race_env_steps": result.env_steps,
+        "train_seconds": round(wall - eval_time, 1), "eval_seconds": round(eval_time, 1),
+    }  # fmt: skip
+
+
 BLEND_KEYS = ("w_init", "w_max", "meta_lr", "state_dependent", "no_evidence_decay",
               "reset_policy_below", "relative_scale")  # fmt: skip
+RACE_KEYS = ("race_rung",)
 KEYS = ("steps", "size", "max_steps", "scale", "far_rate", "w_init", "w_max", "meta_lr",
-        "state_dependent", "no_evidence_decay", "reset_policy_below", "relative_scale")  # fmt: skip
+        "state_dependent", "no_evidence_decay", "reset_policy_below", "relative_scale",
+        *RACE_KEYS)  # fmt: skip
 
 
 def matches(row: dict, want: dict) -> bool:
     """Whether a stored run used these settings (rows older than the decay option had none)."""
     # Options added later, with the values runs recorded before them had.
     late = {"no_evidence_decay": 0.0, "reset_policy_below": 0.0, "relative_scale": False}
-    # The plain PPO arms do not depend on the blend's settings.
-    keys = want if row["arm"].startswith("blend") else [k for k in want if k not in BLEND_KEYS]
+    # The plain PPO arms do not depend on the blend's settings, nor the blends on the race's.
+    arm = row["arm"]
+    skip = () if arm.startswith(("blend", "race")) else BLEND_KEYS
+    skip = skip if arm.startswith("race") else (*skip, *RACE_KEYS)
+    keys = [k for k in want if k not in skip]
     return all(row.get(k, late.get(k)) == want[k] for k in keys)
 
 
@@ -202,6 +271,9 @@ def summary(rows: list[dict], args: argparse.Namespace) -> None:
         wtxt = ""
         if w:
             wtxt = ", ".join(f"{k}={np.mean([x[k] for x in w]):.2f}" for k in w[0])
+        if "race_env_steps" in sel[0]:
+            cost = np.mean([r["race_env_steps"] / r["steps"] for r in sel])
+            wtxt += f"; race: {cost:.2f}x the steps, winners {[r['race_winner'] for r in sel]}"
         secs = np.mean([r["train_seconds"] for r in sel])
         print(
             f"{arm:18s} {len(sel):2d} {ms('success_auc'):>16s} {ms('final_success'):>16s} "
@@ -250,6 +322,7 @@ def main() -> None:
         default=0.0,
         help="reset the policy head once when every weight has faded below this",
     )
+    p.add_argument("--race-rung", type=float, default=0.25, help="race arms: where to cut")
     p.add_argument("--num-envs", type=int, default=64)
     p.add_argument("--num-steps", type=int, default=64)
     p.add_argument("--lr", type=float, default=1e-3)
