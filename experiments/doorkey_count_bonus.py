@@ -15,6 +15,12 @@ per finished run, and runs already in it are skipped, so a killed run resumes.
 
     python experiments/doorkey_count_bonus.py --steps 700000 --seeds 0 1 --beta 0.05
     python experiments/doorkey_count_bonus.py --policy cnn --steps 500000 --seeds 0 1
+
+Arm ``count_task`` counts a wider key, ``InfoKey("task_state")``: the position plus whether
+the agent carries the key and whether the door is open (:class:`TaskStateInfo`). The position
+count is shared across DoorKey's random layouts and soon pays next to nothing everywhere, and
+it does not notice the two events the task hinges on. The wider key makes every cell new again
+once the key is picked up, and again once the door opens.
 """
 
 from __future__ import annotations
@@ -41,10 +47,29 @@ from rewardshaping.wrappers.sb3 import ShapedVecEnv
 ENV_ID = "MiniGrid-DoorKey-8x8-v0"
 
 
+class TaskStateInfo(gym.Wrapper):
+    """``info["task_state"] = [x, y, carrying, door_open]`` (int64) for MiniGrid DoorKey."""
+
+    def _state(self, info: dict) -> dict:
+        env = self.env.unwrapped
+        doors = [o for o in env.grid.grid if o is not None and o.type == "door"]
+        x, y = env.agent_pos
+        state = [x, y, env.carrying is not None, bool(doors and doors[0].is_open)]
+        return {**info, "task_state": np.array(state, np.int64)}
+
+    def reset(self, **kwargs):
+        obs, info = self.env.reset(**kwargs)
+        return obs, self._state(info)
+
+    def step(self, action):
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        return obs, reward, terminated, truncated, self._state(info)
+
+
 def make_venv(n_envs: int, seed: int) -> VecMonitor:
     def thunk(i: int):
         def make():
-            env = ImgObsWrapper(AgentPositionInfo(gym.make(ENV_ID)))
+            env = ImgObsWrapper(TaskStateInfo(AgentPositionInfo(gym.make(ENV_ID))))
             env.reset(seed=seed * 1000 + i)
             return env
 
@@ -107,8 +132,9 @@ def run(arm: str, seed: int, args: argparse.Namespace) -> dict:
     torch.manual_seed(seed)
     venv = make_venv(args.n_envs, seed)
     train_env = venv
-    if arm == "count":
-        train_env = ShapedVecEnv(venv, CountBonus(InfoKey("agent_pos"), beta=args.beta))
+    if arm in ("count", "count_task"):
+        key = InfoKey("agent_pos" if arm == "count" else "task_state")
+        train_env = ShapedVecEnv(venv, CountBonus(key, beta=args.beta))
     policy_kwargs = {}
     if args.policy == "cnn":
         # MiniGrid encodings are small integers (object, colour, state), not pixel intensities.
@@ -152,7 +178,9 @@ def main() -> None:
     parser.add_argument("--n-envs", type=int, default=8)
     parser.add_argument("--policy", choices=["mlp", "cnn"], default="mlp")
     parser.add_argument("--eval-episodes", type=int, default=50)
-    parser.add_argument("--arms", nargs="+", default=["none", "count"], choices=["none", "count"])
+    parser.add_argument(
+        "--arms", nargs="+", default=["none", "count"], choices=["none", "count", "count_task"]
+    )
     parser.add_argument("--out", type=Path, default=Path("runs/doorkey_count_bonus.jsonl"))
     args = parser.parse_args()
     torch.set_num_threads(int(os.environ.get("TORCH_THREADS", "1")))
