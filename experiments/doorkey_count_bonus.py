@@ -17,10 +17,11 @@ per finished run, and runs already in it are skipped, so a killed run resumes.
     python experiments/doorkey_count_bonus.py --policy cnn --steps 500000 --seeds 0 1
 
 Arm ``count_task`` counts a wider key, ``InfoKey("task_state")``: the position plus whether
-the agent carries the key and whether the door is open (:class:`TaskStateInfo`). The position
+the agent carries the key and whether the door is open. The position
 count is shared across DoorKey's random layouts and soon pays next to nothing everywhere, and
 it does not notice the two events the task hinges on. The wider key makes every cell new again
 once the key is picked up, and again once the door opens.
+(:class:`rewardshaping.intrinsic.MiniGridTaskStateInfo`).
 """
 
 from __future__ import annotations
@@ -41,35 +42,16 @@ from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 from stable_baselines3.common.vec_env import DummyVecEnv, VecMonitor
 
-from rewardshaping.intrinsic import AgentPositionInfo, CountBonus, InfoKey
+from rewardshaping.intrinsic import AgentPositionInfo, CountBonus, InfoKey, MiniGridTaskStateInfo
 from rewardshaping.wrappers.sb3 import ShapedVecEnv
 
 ENV_ID = "MiniGrid-DoorKey-8x8-v0"
 
 
-class TaskStateInfo(gym.Wrapper):
-    """``info["task_state"] = [x, y, carrying, door_open]`` (int64) for MiniGrid DoorKey."""
-
-    def _state(self, info: dict) -> dict:
-        env = self.env.unwrapped
-        doors = [o for o in env.grid.grid if o is not None and o.type == "door"]
-        x, y = env.agent_pos
-        state = [x, y, env.carrying is not None, bool(doors and doors[0].is_open)]
-        return {**info, "task_state": np.array(state, np.int64)}
-
-    def reset(self, **kwargs):
-        obs, info = self.env.reset(**kwargs)
-        return obs, self._state(info)
-
-    def step(self, action):
-        obs, reward, terminated, truncated, info = self.env.step(action)
-        return obs, reward, terminated, truncated, self._state(info)
-
-
 def make_venv(n_envs: int, seed: int) -> VecMonitor:
     def thunk(i: int):
         def make():
-            env = ImgObsWrapper(TaskStateInfo(AgentPositionInfo(gym.make(ENV_ID))))
+            env = ImgObsWrapper(MiniGridTaskStateInfo(AgentPositionInfo(gym.make(ENV_ID))))
             env.reset(seed=seed * 1000 + i)
             return env
 

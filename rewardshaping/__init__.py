@@ -43,6 +43,7 @@ _LAZY: dict[str, str] = {
     "UniformBins": "rewardshaping.intrinsic",
     "SimHashKey": "rewardshaping.intrinsic",
     "AgentPositionInfo": "rewardshaping.intrinsic",
+    "MiniGridTaskStateInfo": "rewardshaping.intrinsic",
     "ExactCounter": "rewardshaping.counting",
     "EpisodicCounter": "rewardshaping.counting",
     "CountMinSketch": "rewardshaping.counting",

@@ -11,7 +11,8 @@ What it holds (so far, the count-based family):
   (their product, Henaff et al. 2023).
 * :mod:`~rewardshaping.intrinsic.noveld`: :class:`NovelDCount` (Zhang et al. 2021, count novelty).
 * :mod:`~rewardshaping.intrinsic.positions`: :class:`AgentPositionInfo`, a Gymnasium wrapper that
-  reports MiniGrid's agent position in ``info`` so that positions can be counted.
+  reports MiniGrid's agent position in ``info`` so that positions can be counted, and
+  :class:`MiniGridTaskStateInfo` (position, carrying, doors open).
 
 Every bonus is computed at the state reached (``next_obs``), never counts or pays on inactive
 entries (the dummy autoreset step), clears episodic state in ``reset(mask)`` and keeps its counts
@@ -34,7 +35,7 @@ from rewardshaping.intrinsic.keys import (
     as_state_key,
 )
 from rewardshaping.intrinsic.noveld import NovelDCount
-from rewardshaping.intrinsic.positions import AgentPositionInfo
+from rewardshaping.intrinsic.positions import AgentPositionInfo, MiniGridTaskStateInfo
 
 __all__ = [
     "CountBonus",
@@ -50,4 +51,5 @@ __all__ = [
     "KeyUnavailableError",
     "as_state_key",
     "AgentPositionInfo",
+    "MiniGridTaskStateInfo",
 ]
