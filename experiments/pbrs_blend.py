@@ -138,38 +138,53 @@ def evaluate(agent, args: argparse.Namespace, seed: int) -> tuple[float, float]:
     return float((res.returns > 0).mean()), float(res.returns.mean())
 
 
+class Curves:
+    """Learning curves: evaluates agents at ``args.evals`` evenly spaced iterations of their
+    budget (success rate, env return, weights of a BlendedPPO) and times the evaluations."""
+
+    def __init__(self, args: argparse.Namespace, seed: int, num_iterations: int) -> None:
+        self.args, self.seed, self.seconds = args, seed, 0.0
+        n, k = num_iterations, args.evals
+        self.points = sorted({max(1, round(n * (j + 1) / k)) for j in range(k)})
+        self.curves: dict[int, dict[str, list]] = {}
+
+    def __call__(self, index: int, agent) -> None:
+        """Evaluate candidate ``index`` if it has just reached an evaluation point."""
+        if agent.iteration not in self.points:
+            return
+        e0 = time.perf_counter()
+        s, r = evaluate(agent, self.args, 100_000 + 1000 * self.seed + agent.iteration)
+        self.seconds += time.perf_counter() - e0
+        c = self.curves.setdefault(index, {"s": [], "r": [], "steps": [], "w": []})
+        c["s"].append(round(s, 3))
+        c["r"].append(round(r, 4))
+        c["steps"].append(agent.global_step)
+        if isinstance(agent, BlendedPPO):
+            c["w"].append({k: round(v, 3) for k, v in agent.heuristic_weights().items()})
+
+    def result(self, index: int, agent, wall: float) -> dict:
+        """The stored fields of candidate ``index``'s curve (``wall``: the whole run's time)."""
+        c = self.curves[index]
+        return {
+            "policy_reset": bool(getattr(agent, "policy_was_reset", False)),
+            "curve_steps": c["steps"], "success_curve": c["s"], "return_curve": c["r"],
+            "success_auc": float(np.mean(c["s"])), "final_success": c["s"][-1],
+            "final_return": c["r"][-1], "weights": c["w"],
+            "train_seconds": round(wall - self.seconds, 1),
+            "eval_seconds": round(self.seconds, 1),
+        }  # fmt: skip
+
+
 def run(arm: str, seed: int, args: argparse.Namespace) -> dict:
     if arm.startswith("race"):
         return run_race(arm, seed, args)
     agent = make_agent(arm, args, seed)
-    n_iter = agent.config.num_iterations
-    points = sorted({max(1, round(n_iter * (k + 1) / args.evals)) for k in range(args.evals)})
-    curve_s, curve_r, curve_steps, weights = [], [], [], []
+    curves = Curves(args, seed, agent.config.num_iterations)
     t0 = time.perf_counter()
-    eval_time = 0.0
-
-    def callback(a, stats):
-        nonlocal eval_time
-        if a.iteration in points:
-            e0 = time.perf_counter()
-            s, r = evaluate(a, args, 100_000 + 1000 * seed + a.iteration)
-            eval_time += time.perf_counter() - e0
-            curve_s.append(round(s, 3))
-            curve_r.append(round(r, 4))
-            curve_steps.append(a.global_step)
-            if isinstance(a, BlendedPPO):
-                weights.append({k: round(v, 3) for k, v in a.heuristic_weights().items()})
-
-    agent.learn(callback=callback)
+    agent.learn(callback=lambda a, stats: curves(0, a))
     wall = time.perf_counter() - t0
     agent.envs.close()
-    return record(arm, seed, args) | {
-        "policy_reset": bool(getattr(agent, "policy_was_reset", False)),
-        "curve_steps": curve_steps, "success_curve": curve_s, "return_curve": curve_r,
-        "success_auc": float(np.mean(curve_s)), "final_success": curve_s[-1],
-        "final_return": curve_r[-1], "weights": weights,
-        "train_seconds": round(wall - eval_time, 1), "eval_seconds": round(eval_time, 1),
-    }  # fmt: skip
+    return record(arm, seed, args) | curves.result(0, agent, wall)
 
 
 def record(arm: str, seed: int, args: argparse.Namespace) -> dict:
@@ -193,40 +208,19 @@ def run_race(arm: str, seed: int, args: argparse.Namespace) -> dict:
     arm_of = {(): "unshaped", ("misleading",): "blend_misleading", ("pbrs",): "blend_pbrs",
               ("pbrs", "misleading"): "blend_both"}  # fmt: skip
     agents = [make_agent(arm_of[c], args, seed) for c in subsets]
-    n_iter = agents[0].config.num_iterations
-    points = sorted({max(1, round(n_iter * (j + 1) / args.evals)) for j in range(args.evals)})
-    curves = [{"s": [], "r": [], "steps": [], "w": []} for _ in agents]
-    t0, eval_time = time.perf_counter(), 0.0
-
-    def callback(i, a, stats):
-        nonlocal eval_time
-        if a.iteration in points:
-            e0 = time.perf_counter()
-            s, r = evaluate(a, args, 100_000 + 1000 * seed + a.iteration)
-            eval_time += time.perf_counter() - e0
-            curves[i]["s"].append(round(s, 3))
-            curves[i]["r"].append(round(r, 4))
-            curves[i]["steps"].append(a.global_step)
-            w = a.heuristic_weights() if isinstance(a, BlendedPPO) else {}
-            curves[i]["w"].append({n: round(v, 3) for n, v in w.items()})
-
+    curves = Curves(args, seed, agents[0].config.num_iterations)
+    t0 = time.perf_counter()
     # A tie (e.g. no candidate has reached the goal yet) keeps the fewest heuristics.
     result = race(agents, rungs=(args.race_rung,), tie_break=[len(c) for c in subsets],
-                  callback=callback)  # fmt: skip
+                  callback=lambda i, a, stats: curves(i, a))  # fmt: skip
     wall = time.perf_counter() - t0
     for a in agents:
         a.envs.close()
-    best = curves[result.winner]
-    return record(arm, seed, args) | {
-        "policy_reset": bool(getattr(agents[result.winner], "policy_was_reset", False)),
-        "curve_steps": best["steps"], "success_curve": best["s"], "return_curve": best["r"],
-        "success_auc": float(np.mean(best["s"])), "final_success": best["s"][-1],
-        "final_return": best["r"][-1], "weights": best["w"],
+    return record(arm, seed, args) | curves.result(result.winner, agents[result.winner], wall) | {
         "race_candidates": [arm_of[c] for c in subsets], "race_winner": result.winner,
         "race_scores": [{str(i): round(v, 4) for i, v in r.scores.items()}
                         for r in result.rounds],
         "race_env_steps": result.env_steps,
-        "train_seconds": round(wall - eval_time, 1), "eval_seconds": round(eval_time, 1),
     }  # fmt: skip
 
 
