@@ -34,8 +34,9 @@ def make_envs(task: str, num_envs: int) -> RewardMachineVectorEnv:
     return RewardMachineVectorEnv(base, craft_task(task), obs_mode="onehot")
 
 
-def evaluate(agent: PPO, task: str, episodes: int = 10) -> tuple[float, float]:
-    """Greedy episodes from the start cells of seeds 0..episodes-1."""
+def evaluate(act, task: str, episodes: int = 10) -> tuple[float, float]:
+    """Success rate and mean length of episodes from the start cells of seeds
+    0..episodes-1; ``act(obs) -> action`` is the (greedy) policy."""
     env = gym.wrappers.TimeLimit(
         RewardMachineEnv(CraftWorld(random_start=True), craft_task(task), obs_mode="onehot"),
         HORIZON,
@@ -45,7 +46,7 @@ def evaluate(agent: PPO, task: str, episodes: int = 10) -> tuple[float, float]:
         obs, _ = env.reset(seed=k)
         steps, term, trunc, r = 0, False, False, 0.0
         while not (term or trunc):
-            obs, r, term, trunc, _ = env.step(int(agent.predict(obs[None])[0]))
+            obs, r, term, trunc, _ = env.step(act(obs))
             steps += 1
         wins += int(term and r > 0)
         lengths.append(steps)
@@ -78,7 +79,7 @@ def main() -> None:
         row = []
         for _ in range(args.checkpoints):
             agent.learn(max_iterations=per_checkpoint // config.batch_size)
-            success, length = evaluate(agent, args.task)
+            success, length = evaluate(lambda o, a=agent: int(a.predict(o[None])[0]), args.task)
             row.append(f"{agent.global_step}: {success:.0%} in {length:.0f} steps")
         print(f"seed {seed}: " + "; ".join(row) + f" ({time.perf_counter() - t0:.0f} s)")
 

@@ -16,8 +16,8 @@ import argparse
 import time
 
 import gymnasium as gym
-import numpy as np
 import torch
+from rm_craft_ppo import evaluate  # the same evaluation episodes (experiments/ is on sys.path)
 from stable_baselines3 import PPO
 from stable_baselines3.common.env_util import make_vec_env
 
@@ -35,21 +35,6 @@ def make(task: str, random_start: bool):
         return gym.wrappers.TimeLimit(env, 500)
 
     return thunk
-
-
-def evaluate(model: PPO, task: str, episodes: int = 10) -> tuple[float, float]:
-    env = make(task, random_start=True)()  # seeds 0..episodes-1: ten fixed start cells
-    wins, lengths = 0, []
-    for k in range(episodes):
-        obs, _ = env.reset(seed=k)
-        steps, term, trunc, r = 0, False, False, 0.0
-        while not (term or trunc):
-            action, _ = model.predict(obs, deterministic=True)
-            obs, r, term, trunc, _ = env.step(action)
-            steps += 1
-        wins += int(term and r > 0)
-        lengths.append(steps)
-    return wins / episodes, float(np.mean(lengths))
 
 
 def main() -> None:
@@ -80,7 +65,9 @@ def main() -> None:
         row = []
         for c in range(args.checkpoints):
             model.learn(args.steps // args.checkpoints, reset_num_timesteps=(c == 0))
-            success, length = evaluate(model, args.task)
+            success, length = evaluate(
+                lambda o, m=model: m.predict(o, deterministic=True)[0], args.task
+            )
             row.append(f"{model.num_timesteps}: {success:.0%} in {length:.0f} steps")
         print(
             f"seed {seed}: " + "; ".join(row) + f" ({time.perf_counter() - t0:.0f} s)", flush=True
