@@ -39,8 +39,8 @@ from typing import Any
 
 import yaml
 
-from rewardshaping.agents.config_files import load_config_file
-from rewardshaping.agents.term_registry import build_terms, parse_value, term_names
+from rewardshaping.agents.config_files import load_config_file, parse_overrides
+from rewardshaping.agents.term_registry import build_terms, term_names
 from rewardshaping.cli import Command
 
 __all__ = ["COMMAND", "run_train"]
@@ -102,13 +102,7 @@ def _settings(args: argparse.Namespace) -> dict[str, Any]:
             data[key] = value
     if args.term is not None:
         data["terms"] = list(args.term)
-    for item in args.set:
-        key, eq, value = item.partition("=")
-        if not eq:
-            raise ValueError(f"--set expects KEY=VALUE, got {item!r}")
-        data[key.strip()] = (
-            [parse_value(v) for v in value.split(",")] if "," in value else parse_value(value)
-        )
+    data.update(parse_overrides(args.set))
     if args.resume:
         data.setdefault("log_dir", str(args.resume))
     if not data.get("env_id"):

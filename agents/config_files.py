@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
 
-__all__ = ["load_config_file", "config_from_dict"]
+from rewardshaping.agents.term_registry import parse_value
+
+__all__ = ["load_config_file", "config_from_dict", "parse_overrides"]
 
 C = TypeVar("C")
 
@@ -77,3 +80,23 @@ def config_from_dict(cls: type[C], values: dict[str, Any]) -> C:
     if "hidden_sizes" in values:
         values["hidden_sizes"] = tuple(int(h) for h in values["hidden_sizes"])
     return cls(**values)
+
+
+def parse_overrides(items: Iterable[str]) -> dict[str, Any]:
+    """Config fields from ``KEY=VALUE`` strings (``--set`` on the command line): values are
+    literals (:func:`~rewardshaping.agents.term_registry.parse_value`), lists when they hold
+    commas; never evaluated.
+
+    Example:
+        >>> parse_overrides(["learning_rate=1e-3", "hidden_sizes=64,64", "double_q=true"])
+        {'learning_rate': 0.001, 'hidden_sizes': [64, 64], 'double_q': True}
+    """
+    out: dict[str, Any] = {}
+    for item in items:
+        key, eq, value = item.partition("=")
+        if not eq:
+            raise ValueError(f"--set expects KEY=VALUE, got {item!r}")
+        out[key.strip()] = (
+            [parse_value(v) for v in value.split(",")] if "," in value else parse_value(value)
+        )
+    return out

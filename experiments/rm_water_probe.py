@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from gymnasium.wrappers import TimeLimit
 
+from rewardshaping.agents.config_files import parse_overrides
 from rewardshaping.envs.water import COLOURS, MAX_SPEED, WaterWorld
 from rewardshaping.machines.dqn import CounterfactualDQN, DQNConfig
 from rewardshaping.machines.product import RewardMachineEnv
@@ -80,20 +81,9 @@ def run(policy: str, args: argparse.Namespace) -> list[int]:
     rng = np.random.default_rng(args.seed)
     agent = None
     if policy == "dqn":
-        extra = {}
-        for item in args.set:
-            key, value = item.split("=", 1)
-            extra[key] = (
-                tuple(int(v) for v in value.split(",")) if key == "hidden" else float(value)
-            )
-            if key in (
-                "batch_size",
-                "buffer_size",
-                "learning_starts",
-                "train_every",
-                "target_every",
-            ):
-                extra[key] = int(extra[key])
+        extra = parse_overrides(args.set)
+        if "hidden" in extra:  # one layer ("hidden=256") parses as a bare number
+            extra["hidden"] = tuple(np.atleast_1d(extra["hidden"]).astype(int).tolist())
         config = DQNConfig(lr=args.lr, gamma=args.gamma, **extra)
         agent = CounterfactualDQN(env.observation_space.shape[0], 5, config, seed=args.seed)
     obs, _ = env.reset(seed=args.seed)
