@@ -62,8 +62,9 @@ def make_envs(task: str, num_envs: int, seed: int) -> RewardMachineVectorEnv:
 
 
 class Recorder:
-    """``experience_fn``: counts completions per window and, for CRM, returns the other
-    machine states' experiences of the step."""
+    """``experience_fn``: counts completions per window, passing ``(env steps at the window's
+    end, completions)`` to ``sink``, and, for CRM, returns the other machine states'
+    experiences of the step."""
 
     def __init__(self, envs: RewardMachineVectorEnv, crm: bool, window: int, sink) -> None:
         self.envs, self.crm, self.window, self.sink = envs, crm, window, sink
@@ -73,7 +74,7 @@ class Recorder:
     def __call__(self, batch: Transitions) -> Experiences | None:
         self.completions += int((batch.reward[batch.active] > 0).sum())
         if batch.global_step + self.envs.num_envs >= self.next_report:
-            self.sink(self.completions)
+            self.sink(self.next_report, self.completions)
             self.completions, self.next_report = 0, self.next_report + self.window
         if not self.crm:
             return None
@@ -113,15 +114,13 @@ def run(args: argparse.Namespace, arm: str, seed: int, out) -> None:
         device=args.device,
     )
     t0 = time.perf_counter()
-    window_index = [0]
 
-    def sink(completions: int) -> None:
-        window_index[0] += 1
+    def sink(env_steps: int, completions: int) -> None:
         row = {
             "task": args.task,
             "arm": arm,
             "seed": seed,
-            "env_steps": window_index[0] * args.window,
+            "env_steps": env_steps,
             "completions": completions,
             "seconds": round(time.perf_counter() - t0, 1),
         }

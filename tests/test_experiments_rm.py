@@ -26,8 +26,8 @@ def test_water_crm_recorder_adds_only_the_other_machine_states():
     machine states' experiences (task 2: 4 live states, so 3 extra rows per env)."""
     script = _load("rm_water_vec_dqn")
     envs = script.make_envs("2", num_envs=3, seed=0)
-    windows: list[int] = []
-    recorder = script.Recorder(envs, crm=True, window=10**9, sink=windows.append)
+    windows: list[tuple[int, int]] = []
+    recorder = script.Recorder(envs, crm=True, window=10**9, sink=lambda *w: windows.append(w))
     obs, _ = envs.reset(seed=0)
     actions = np.array([1, 2, 3])
     next_obs, reward, term, trunc, info = envs.step(actions)
@@ -40,7 +40,10 @@ def test_water_crm_recorder_adds_only_the_other_machine_states():
     real = obs[:, -len(envs.machine.states) :].argmax(1)  # every env starts in state 0
     assert (real == 0).all()
     assert (extra.obs[:, -len(envs.machine.states) :].argmax(1) != 0).all()
-    assert script.Recorder(envs, crm=False, window=10**9, sink=windows.append)(batch) is None
+    assert (
+        script.Recorder(envs, crm=False, window=10**9, sink=lambda *w: windows.append(w))(batch)
+        is None
+    )
 
 
 def test_water_vec_dqn_script_writes_one_line_per_window(tmp_path, capsys):
