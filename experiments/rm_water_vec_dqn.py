@@ -53,11 +53,11 @@ edges:
 """
 
 
-def make_envs(task: str, num_envs: int, seed: int) -> RewardMachineVectorEnv:
+def make_envs(task: str, num_envs: int) -> RewardMachineVectorEnv:
+    """The Water product envs (unreset: ``DQN.learn`` resets them with the run's seed)."""
     machine = parse_machine(PROBE_SPEC, "yaml") if task == "probe" else water_machine(int(task))
     base = gym.vector.SyncVectorEnv([lambda: TimeLimit(WaterWorld(), 600)] * num_envs)
     envs = RewardMachineVectorEnv(base, machine, obs_mode="onehot")
-    envs.reset(seed=seed)
     return envs
 
 
@@ -92,7 +92,7 @@ class Recorder:
 
 
 def run(args: argparse.Namespace, arm: str, seed: int, out) -> None:
-    envs = make_envs(args.task, args.envs, seed)
+    envs = make_envs(args.task, args.envs)
     random_arm = arm == "random"
     config = DQNConfig(
         num_envs=args.envs,

@@ -25,7 +25,7 @@ def test_water_crm_recorder_adds_only_the_other_machine_states():
     """The DQN stores the real transition itself; the CRM arm must add exactly the other live
     machine states' experiences (task 2: 4 live states, so 3 extra rows per env)."""
     script = _load("rm_water_vec_dqn")
-    envs = script.make_envs("2", num_envs=3, seed=0)
+    envs = script.make_envs("2", num_envs=3)
     windows: list[tuple[int, int]] = []
     recorder = script.Recorder(envs, crm=True, window=10**9, sink=lambda *w: windows.append(w))
     obs, _ = envs.reset(seed=0)
