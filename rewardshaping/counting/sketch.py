@@ -17,12 +17,19 @@ from typing import Any
 import numpy as np
 from numba import njit
 
-from rewardshaping.counting.hashing import hash_words, key_bytes, load_row, mix64
+from rewardshaping.counting.hashing import (
+    HASH_VERSION,
+    data_pointer,
+    hash_row,
+    hash_secret,
+    key_bytes,
+)
 from rewardshaping.counting.table import DEFAULT_MAX_BYTES, CounterMemoryError
 
 __all__ = ["CountMinSketch", "largest_primes"]
 
 _S32 = np.uint64(32)
+_M32 = np.uint64(0xFFFFFFFF)
 
 
 def largest_primes(below: int, count: int) -> list[int]:
@@ -44,30 +51,37 @@ def largest_primes(below: int, count: int) -> list[int]:
 
 
 @njit(cache=True)
-def _sketch(table, offsets, widths, salts, keys, active, increment, seed):
-    n = keys.shape[0]
-    hashes = np.empty(n, np.uint64)
-    words = np.zeros((keys.shape[1] + 7) // 8, np.uint64)
-    view = words.view(np.uint8)
+def _sketch(table, offsets, widths, keys, active, increment, secret):
+    n, nbytes = keys.shape
+    data, sec = data_pointer(keys), data_pointer(secret)
+    # Cells by double hashing (Kirsch & Mitzenmacher 2006, who show it keeps the count-min
+    # bounds): table j uses g_j = h1 + j * h2 mod 2^32 from the two halves of one strong hash
+    # (h2 odd), instead of d independent hashes; then Lemire's multiply-shift maps g_j to a
+    # cell, as uniform as `% width` for width << 2^32 and without a division.
+    h1 = np.empty(n, np.uint64)
+    h2 = np.empty(n, np.uint64)
     for i in range(n):
-        load_row(keys, i, view)
-        hashes[i] = hash_words(words, seed)
+        h = hash_row(data, i * nbytes, nbytes, sec, True)
+        h1[i] = h >> _S32
+        h2[i] = (h & _M32) | np.uint64(1)
     out = np.full(n, np.iinfo(np.int64).max, np.int64)
+    add = np.zeros(n, np.int64)  # 1 where a row is counted, 0 otherwise: no branch per cell
+    if increment:
+        for i in range(n):
+            add[i] = np.int64(active[i])
+    cells = np.empty(n, np.int64)
     # Table by table (as np.add.at does): one table's cells at a time stay in cache better than
     # all d tables per key. Entry i still sees exactly the visits of entries <= i in each table,
-    # so the result equals counting the keys one by one.
+    # so the result equals counting the keys one by one. The cell indices come first, in a loop
+    # that vectorises; the increments follow.
     for j in range(widths.shape[0]):
-        base = offsets[j]
+        base, width, jj = offsets[j], widths[j], np.uint64(j)
         for i in range(n):
-            if not active[i]:
-                continue
-            # Lemire's multiply-shift range reduction of the top 32 hash bits: as uniform as
-            # `% width` for width << 2^32, without a 64-bit division per cell.
-            cell = base + np.int64(((mix64(hashes[i] ^ salts[j]) >> _S32) * widths[j]) >> _S32)
-            if increment:
-                table[cell] += 1
-            if table[cell] < out[i]:
-                out[i] = table[cell]
+            cells[i] = base + np.int64((((h1[i] + jj * h2[i]) & _M32) * width) >> _S32)
+        for i in range(n):
+            v = table[cells[i]] + add[i]
+            table[cells[i]] = v
+            out[i] = min(out[i], v)
     for i in range(n):
         if not active[i]:
             out[i] = 0
@@ -127,8 +141,6 @@ class CountMinSketch:
         self.max_bytes = int(max_bytes)
         self._w = np.array(widths, np.uint64)
         self._offsets = np.concatenate([[0], np.cumsum(widths)[:-1]]).astype(np.int64)
-        state = np.random.SeedSequence(self.seed).generate_state(len(widths) + 1, np.uint64)
-        self._salts, self._seed = state[1:], np.uint64(state[0])
         self.table = np.zeros(sum(widths), np.int64)
         self.key_bytes: int | None = None
 
@@ -169,15 +181,15 @@ class CountMinSketch:
             active = np.asarray(active)
             if active.shape != (n,) or active.dtype != np.bool_:
                 raise ValueError(f"active must be a bool array of shape ({n},)")
-        return _sketch(self.table, self._offsets, self._w, self._salts, words, active, True,
-                       self._seed)  # fmt: skip
+        return _sketch(self.table, self._offsets, self._w, words, active, True,
+                       hash_secret(self.seed, words.shape[1]))  # fmt: skip
 
     def lookup(self, keys: Any) -> np.ndarray:
         """The current estimates for the key rows (0 for keys never counted), counting nothing."""
         words = self._words(keys)
         ones = np.ones(words.shape[0], bool)
-        return _sketch(self.table, self._offsets, self._w, self._salts, words, ones, False,
-                       self._seed)  # fmt: skip
+        return _sketch(self.table, self._offsets, self._w, words, ones, False,
+                       hash_secret(self.seed, words.shape[1]))  # fmt: skip
 
     def merge(self, other: CountMinSketch) -> CountMinSketch:
         """Add ``other``'s counts (same widths and seed); a sketch of the union of both streams."""
@@ -197,7 +209,8 @@ class CountMinSketch:
     def state_dict(self) -> dict[str, Any]:
         """Tables and settings."""
         return {"kind": "CountMinSketch", "widths": list(self.widths), "seed": self.seed,
-                "key_bytes": self.key_bytes, "table": self.table.copy()}  # fmt: skip
+                "key_bytes": self.key_bytes, "hash": HASH_VERSION,
+                "table": self.table.copy()}  # fmt: skip
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore what :meth:`state_dict` returned (same widths and seed)."""
@@ -208,6 +221,11 @@ class CountMinSketch:
             raise ValueError(
                 f"state is for a sketch with widths {state.get('widths')} and seed "
                 f"{state.get('seed')}; this one has {self.widths} and {self.seed}"
+            )
+        if state.get("hash") != HASH_VERSION and state.get("key_bytes") is not None:
+            raise ValueError(
+                f"this sketch state was saved with key hash {state.get('hash')!r}, this version "
+                f"hashes keys with {HASH_VERSION!r}: its cells belong to other keys"
             )
         table = np.asarray(state["table"], np.int64)
         if table.shape != self.table.shape or (table < 0).any():
