@@ -107,6 +107,7 @@ IMPORT_TO_DIST = {
     "gymnasium": "gymnasium",
     "numpy": "numpy",
     "numba": "numba",
+    "llvmlite": "llvmlite",
     "torch": "torch",
     "minigrid": "minigrid",
     "pettingzoo": "pettingzoo",
