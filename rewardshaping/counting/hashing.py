@@ -27,6 +27,12 @@ functions that take NumPy arrays, once inlined into a loop, pay two atomic refer
 updates per array per call (numba's NRT); the helpers here take a pointer and an offset, which
 are plain values. A pointer is valid only while its array is alive: every kernel takes the
 pointer of an array it was given, uses it within the call, and never keeps it.
+
+Editing this file: the kernels of ``table.py`` and ``sketch.py`` inline these helpers and are
+cached on disk (``cache=True``), and Numba's cache only notices changes to the file that holds
+the cached function. After changing a helper here, delete the ``__pycache__`` folder of this
+package (or touch ``table.py`` and ``sketch.py``), or those kernels keep the old code, and bump
+``HASH_VERSION`` if hashes change.
 """
 
 from __future__ import annotations
