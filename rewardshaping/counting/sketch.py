@@ -54,9 +54,10 @@ def largest_primes(below: int, count: int) -> list[int]:
 def _sketch(table, offsets, widths, keys, active, increment, secret):
     n, nbytes = keys.shape
     data, sec = data_pointer(keys), data_pointer(secret)
-    # Cells by double hashing (Kirsch & Mitzenmacher 2006, who show it keeps the count-min
-    # bounds): table j uses g_j = h1 + j * h2 mod 2^32 from the two halves of one strong hash
-    # (h2 odd), instead of d independent hashes; then Lemire's multiply-shift maps g_j to a
+    # Cells by double hashing: table j uses g_j = h1 + j * h2 mod 2^32 from the two halves of
+    # one strong hash (h2 odd) instead of d independent hashes (Kirsch & Mitzenmacher 2006
+    # show that this keeps a Bloom filter's false-positive rate asymptotically; the sketch's
+    # never-undercount holds whatever the hashes). Lemire's multiply-shift then maps g_j to a
     # cell, as uniform as `% width` for width << 2^32 and without a division.
     h1 = np.empty(n, np.uint64)
     h2 = np.empty(n, np.uint64)
