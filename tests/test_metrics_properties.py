@@ -24,13 +24,13 @@ WEIGHTS = (None, "transition")
 
 
 @st.composite
-def cases(draw, min_states=1, min_actions=1):
+def cases(draw, min_states=1, min_actions=1, kinds=("starc", "garnet"), min_branching=1):
     """An MDP, a reward, a potential, a scale and an S'-redistribution of that MDP."""
-    S = draw(st.integers(min_states, 7))
+    S = draw(st.integers(max(min_states, min_branching), 7))
     A = draw(st.integers(min_actions, 4))
     gamma = draw(st.sampled_from([0.0, 0.5, 0.9, 0.99]))
-    kind = draw(st.sampled_from(["starc", "garnet"]))
-    branching = draw(st.integers(1, S))
+    kind = draw(st.sampled_from(list(kinds)))
+    branching = draw(st.integers(min_branching, S))
     seed = draw(st.integers(0, 2**32 - 1))
     mdp = random_mdp(S, A, gamma, kind=kind, branching=branching, seed=seed)
     rng = np.random.default_rng(seed + 1)
@@ -74,11 +74,13 @@ def test_starc_canonicalisations_ignore_redistribution(case):
                 assert d < 1e-6, (canon, norm, w, d)
 
 
-@given(cases(min_states=3, min_actions=2))
+# Redistribution is invisible only where T(s, a, .) is deterministic, so this test draws garnet
+# MDPs with branching >= 2 (about 3 in 4 of them have spread in every (s, a); the "starc" kind
+# almost never has, and drawing it made Hypothesis's filter health check fail now and then).
+@given(cases(min_states=3, min_actions=2, kinds=("garnet",), min_branching=2))
 @SETTINGS
 def test_epic_and_dard_are_not_invariant_to_redistribution(case):
     mdp, R, _, _, X = case
-    # Redistribution is invisible only where T(s, a, .) is deterministic; keep MDPs with spread.
     assume((mdp.transition > 0.05).sum(-1).min() >= 2)
     R2 = R + X * (np.abs(R).max() / np.abs(X).max())
     assert starc_distance(R, R2, mdp, canon="val") < 1e-6
