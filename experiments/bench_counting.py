@@ -34,6 +34,9 @@ import platform  # noqa: E402
 import time  # noqa: E402
 
 import numpy as np  # noqa: E402
+from numba import njit  # noqa: E402
+
+from rewardshaping.counting.hashing import data_pointer, row_word  # noqa: E402
 
 BATCH = 4096
 
@@ -83,36 +86,19 @@ def bench_exact(stream: list[np.ndarray], trials: int) -> dict[str, float]:
     """
     from rewardshaping.counting import ExactCounter, hash_keys
 
-    def ours(store_keys=True):
-        def go():
-            c = ExactCounter(store_keys=store_keys)
-            for b in stream:
-                c.update(b)
+    def count(table: ExactCounter) -> ExactCounter:
+        for b in stream:
+            table.update(b)
+        return table
 
-        return go
-
-    def python_dict():
-        d: dict[bytes, int] = {}
+    def tally(d: dict[bytes, int]) -> dict[bytes, int]:  # the baseline: a dict of obs bytes
         for b in stream:
             for row in b:
                 k = row.tobytes()
                 d[k] = d.get(k, 0) + 1
         return d
 
-    warm_table, warm_dict = ExactCounter(), python_dict()
-    for b in stream:
-        warm_table.update(b)
-
-    def ours_warm():
-        for b in stream:
-            warm_table.update(b)
-
-    def dict_warm():
-        d = warm_dict
-        for b in stream:
-            for row in b:
-                k = row.tobytes()
-                d[k] = d.get(k, 0) + 1
+    warm_table, warm_dict = count(ExactCounter()), tally({})
 
     def hash_only():  # a floor for any exact table: read and hash every key once
         for b in stream:
@@ -122,8 +108,10 @@ def bench_exact(stream: list[np.ndarray], trials: int) -> dict[str, float]:
         for b in stream:
             _read_words(b.reshape(len(b), -1))
 
-    fns = {"numba": ours(), "numba_hash_only": ours(False), "dict": python_dict,
-           "numba_warm": ours_warm, "dict_warm": dict_warm, "hash": hash_only,
+    fns = {"numba": lambda: count(ExactCounter()),
+           "numba_hash_only": lambda: count(ExactCounter(store_keys=False)),
+           "dict": lambda: tally({}), "numba_warm": lambda: count(warm_table),
+           "dict_warm": lambda: tally(warm_dict), "hash": hash_only,
            "read": read_only}  # fmt: skip
     for fn in fns.values():  # compile / load the Numba cache outside the timing
         fn()
@@ -139,29 +127,16 @@ def bench_exact(stream: list[np.ndarray], trials: int) -> dict[str, float]:
     return out
 
 
+@njit(cache=False)
 def _read_words(keys: np.ndarray) -> int:
-    from numba import njit
-
-    from rewardshaping.counting.hashing import data_pointer, row_word
-
-    global _read_kernel
-    if _read_kernel is None:
-
-        @njit(cache=False)
-        def kernel(keys):
-            n, nbytes = keys.shape
-            data = data_pointer(keys)
-            total = np.uint64(0)
-            for i in range(n):
-                for j in range((nbytes + 7) >> 3):
-                    total += row_word(data, i * nbytes, nbytes, j)
-            return total
-
-        _read_kernel = kernel
-    return _read_kernel(keys)
-
-
-_read_kernel = None
+    """Sum every word of every key row: the cost of reading the keys and nothing else."""
+    n, nbytes = keys.shape
+    data = data_pointer(keys)
+    total = np.uint64(0)
+    for i in range(n):
+        for j in range((nbytes + 7) >> 3):
+            total += row_word(data, i * nbytes, nbytes, j)
+    return total
 
 
 # -- 2. SimHash + count-min ---------------------------------------------------------------------

@@ -3,10 +3,11 @@
 Each key is hashed into one cell of each of d tables of distinct prime sizes; a visit adds 1 to
 those d cells and the count is the minimum of them. Collisions only add, so the estimate never
 undercounts, and for a table of width w it overcounts by more than e*total/w with probability at
-most exp(-d) when the d hashes are independent (here they come from one 64-bit hash by double
-hashing, the usual practice for Bloom filters; see ``_sketch``; a test checks that its
-overcounts match those of independent hashes on a Zipf stream). Tang et al. (2017, "#Exploration") count SimHash codes this way; openai/EPG uses
-the six largest primes below 10^6 (999931 ... 999983), our default.
+most exp(-d) when the d hashes are independent. Here they come from one 64-bit hash by double
+hashing, the usual practice for Bloom filters (see ``_sketch``); a test checks that the
+overcounts match those of independent hashes on a Zipf stream. Tang et al. (2017,
+"#Exploration") count SimHash codes this way; openai/EPG uses the six largest primes below 10^6
+(999931 ... 999983), our default.
 
 Memory is fixed (``sum(widths) * 8`` bytes), so this is the counter to use when the number of
 distinct keys is unbounded (continuous observations).

@@ -30,8 +30,8 @@ from numba import njit
 
 from rewardshaping.counting.hashing import (
     HASH_VERSION,
-    _hash_rows,
     data_pointer,
+    hash_keys,
     hash_row,
     hash_secret,
     key_bytes,
@@ -422,7 +422,7 @@ class _RowTables:
             keys = np.asarray(state["keys"], np.uint64).reshape(len(counts), wk)
             if self.store_keys:  # the keys are there: hash them as this version does
                 raw = np.ascontiguousarray(keys).view(np.uint8)[:, : self.key_bytes]
-                hashes = _hash_rows(np.ascontiguousarray(raw), self._secret(), False) & self._hmask
+                hashes = hash_keys(raw, self.seed, strong=False) & self._hmask
             elif state.get("hash") == HASH_VERSION:
                 hashes = np.asarray(state["hashes"], np.uint64)
             else:
