@@ -237,22 +237,3 @@ def test_counts_through_vector_env_skip_dummy_steps(mode, key):
         assert info["reward_terms"]["first"].tolist() == real.astype(float).tolist()
         pending = term | trunc
     assert lifelong.counter.total == sum(ref.values())
-
-
-def test_minigrid_position_key_through_vector_env():
-    pytest.importorskip("minigrid")
-    from rewardshaping.intrinsic import AgentPositionInfo
-
-    envs = gym.make_vec("MiniGrid-Empty-5x5-v0", 2, vectorization_mode="sync",
-                        wrappers=[AgentPositionInfo])  # fmt: skip
-    bonus = CountBonus(InfoKey("agent_pos"))
-    shaped = ShapedVectorEnv(envs, bonus)
-    shaped.reset(seed=0)
-    positions: Counter = Counter()
-    for _ in range(5):
-        _, _, _, _, info = shaped.step(np.array([2, 2]))  # forward
-        for p in info["agent_pos"]:
-            positions[tuple(p)] += 1
-    assert {
-        tuple(np.frombuffer(k, np.int64)): c for k, c in bonus.counter.as_dict().items()
-    } == dict(positions)
