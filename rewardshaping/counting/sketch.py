@@ -147,6 +147,7 @@ class CountMinSketch:
         self._offsets = np.concatenate([[0], np.cumsum(widths)[:-1]]).astype(np.int64)
         self.table = np.zeros(sum(widths), np.int64)
         self.key_bytes: int | None = None
+        self._all_true = np.ones(0, bool)
 
     @property
     def depth(self) -> int:
@@ -175,12 +176,18 @@ class CountMinSketch:
             )
         return words
 
+    def _all(self, n: int) -> np.ndarray:
+        # A reused all-True mask (the kernel only reads it): one NumPy call less per env step.
+        if self._all_true.shape[0] != n:
+            self._all_true = np.ones(n, bool)
+        return self._all_true
+
     def update(self, keys: Any, active: Any = None) -> np.ndarray:
         """Count one visit of every active key row; return the estimates after it (0 inactive)."""
         words = self._words(keys)
         n = words.shape[0]
         if active is None:
-            active = np.ones(n, bool)
+            active = self._all(n)
         else:
             active = np.asarray(active)
             if active.shape != (n,) or active.dtype != np.bool_:
@@ -191,8 +198,7 @@ class CountMinSketch:
     def lookup(self, keys: Any) -> np.ndarray:
         """The current estimates for the key rows (0 for keys never counted), counting nothing."""
         words = self._words(keys)
-        ones = np.ones(words.shape[0], bool)
-        return _sketch(self.table, self._offsets, self._w, words, ones, False,
+        return _sketch(self.table, self._offsets, self._w, words, self._all(len(words)), False,
                        hash_secret(self.seed, words.shape[1]))  # fmt: skip
 
     def merge(self, other: CountMinSketch) -> CountMinSketch:

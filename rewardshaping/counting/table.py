@@ -228,6 +228,7 @@ class _RowTables:
         self.sizes = np.zeros(self.rows, np.int64)
         self._index: np.ndarray | None = None  # (rows, capacity, 3): hash, count, entry
         self._keys: np.ndarray | None = None  # (rows, max_load * capacity, key words)
+        self._all_true = np.ones(0, bool)
 
     # -- size and memory ----------------------------------------------------------------------
     @property
@@ -266,9 +267,8 @@ class _RowTables:
             keys[:, : self._keys.shape[1]] = self._keys
         self._index, self._keys = index, keys
 
-    def _ensure(self, need: np.ndarray) -> bool:
-        """Grow so that every row can hold ``need[r]`` keys; False when that is over the cap."""
-        most = int(need.max())
+    def _ensure(self, most: int) -> bool:
+        """Grow so that every row can hold ``most`` keys; False when that is over the cap."""
         cap = self.capacity
         if cap and most <= self.max_load * cap:
             return True
@@ -286,9 +286,8 @@ class _RowTables:
             new *= 2
         return new
 
-    def _grow_or_raise(self, need: np.ndarray) -> None:
-        if not self._ensure(need):
-            most = int(need.max())
+    def _grow_or_raise(self, most: int) -> None:
+        if not self._ensure(most):
             self._allocate(self._capacity_for(most, max(self.capacity, 1)), most)  # raises
 
     def _entries(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -312,16 +311,17 @@ class _RowTables:
             )
         return raw
 
-    def _add(self, words: np.ndarray, rows: np.ndarray, active: np.ndarray) -> np.ndarray:
-        if self.rows == 1:  # lifelong: skip the per-row bincount
-            worst = self.sizes + np.count_nonzero(active)
-        else:
-            worst = self.sizes + np.bincount(rows[active], minlength=self.rows)
-        if not self._ensure(worst):
+    def _add(
+        self, words: np.ndarray, rows: np.ndarray, active: np.ndarray, new_per_row: int
+    ) -> np.ndarray:
+        # `new_per_row` bounds how many keys of this batch one row can gain. The bound, not a
+        # bincount of the rows: this runs once per env step, where every microsecond of NumPy
+        # calls shows next to a fast env.
+        top = int(self.sizes[0]) if self.rows == 1 else int(self.sizes.max())
+        if not self._ensure(top + new_per_row):
             # Near the memory cap: grow only for the keys that are really new, or refuse the
             # whole batch before counting any of it.
-            need = self.sizes + self._new_keys(words, rows, active)
-            self._grow_or_raise(need)
+            self._grow_or_raise(int((self.sizes + self._new_keys(words, rows, active)).max()))
         return _count(self._index, self._keys, self.sizes, rows, words, active, True,
                       self._secret(), self._hmask)  # fmt: skip
 
@@ -331,7 +331,7 @@ class _RowTables:
         fresh = _RowTables(self.rows, 2 * int(absent.sum()) + 2, store_keys=self.store_keys,
                            max_bytes=2**62, hash_bits=self.hash_bits, seed=self.seed)  # fmt: skip
         fresh.width, fresh.key_bytes = self.width, self.key_bytes
-        fresh._add(words, rows, absent)
+        fresh._add(words, rows, absent, int(absent.sum()))
         return fresh.sizes
 
     def _lookup(self, words: np.ndarray, rows: np.ndarray, active: np.ndarray) -> np.ndarray:
@@ -343,10 +343,15 @@ class _RowTables:
     def _secret(self) -> np.ndarray:
         return hash_secret(self.seed, self.key_bytes)
 
-    @staticmethod
-    def _active(active: Any, n: int) -> np.ndarray:
+    def _all(self, n: int) -> np.ndarray:
+        # A reused all-True mask of length n (the kernels only read it).
+        if self._all_true.shape[0] != n:
+            self._all_true = np.ones(n, bool)
+        return self._all_true
+
+    def _active(self, active: Any, n: int) -> np.ndarray:
         if active is None:
-            return np.ones(n, bool)
+            return self._all(n)
         active = np.asarray(active)
         if active.shape != (n,) or active.dtype != np.bool_:
             raise ValueError(
@@ -371,9 +376,9 @@ class _RowTables:
         if len(rows) == 0:
             return
         if self._index is None:
-            self._grow_or_raise(np.bincount(rows, minlength=self.rows))
+            self._grow_or_raise(int(np.bincount(rows, minlength=self.rows).max()))
         need = self.sizes + _absent(self._index, self._keys, rows, hashes, keys)
-        self._grow_or_raise(need)
+        self._grow_or_raise(int(need.max()))
         _insert(self._index, self._keys, self.sizes, rows, hashes, keys, counts)
 
     def merge(self, other: _RowTables) -> _RowTables:
@@ -417,7 +422,7 @@ class _RowTables:
         self._index = self._keys = None
         self.sizes[:] = 0
         if self.width is not None:
-            self._grow_or_raise(np.array([max(int(state.get("capacity", 0)) * self.max_load, 1)]))
+            self._grow_or_raise(max(int(state.get("capacity", 0) * self.max_load), 1))
             wk = self.width if self.store_keys else 0
             keys = np.asarray(state["keys"], np.uint64).reshape(len(counts), wk)
             if self.store_keys:  # the keys are there: hash them as this version does
@@ -498,12 +503,14 @@ class ExactCounter(_RowTables):
     def update(self, keys: Any, active: Any = None) -> np.ndarray:
         """Count one visit of every active key row; return the counts after it (0 if inactive)."""
         words = self._bytes(keys, None)
-        return self._add(words, self._rows(len(words)), self._active(active, len(words)))
+        active = self._active(active, len(words))
+        new = len(words) if active is self._all_true else int(np.count_nonzero(active))
+        return self._add(words, self._rows(len(words)), active, new)
 
     def lookup(self, keys: Any) -> np.ndarray:
         """The current counts of the key rows (0 for unseen keys), counting nothing."""
         words = self._bytes(keys, None)
-        return self._lookup(words, self._rows(len(words)), np.ones(len(words), bool))
+        return self._lookup(words, self._rows(len(words)), self._all(len(words)))
 
     def __len__(self) -> int:
         return int(self.sizes[0])
@@ -562,12 +569,13 @@ class EpisodicCounter(_RowTables):
     def update(self, keys: Any, active: Any = None) -> np.ndarray:
         """Count key row i in env i's episode (active rows only); return the counts after it."""
         words = self._bytes(keys, self.rows)
-        return self._add(words, self._env_rows, self._active(active, self.rows))
+        # Row i of the batch goes to env i's table: at most one new key per table.
+        return self._add(words, self._env_rows, self._active(active, self.rows), 1)
 
     def lookup(self, keys: Any) -> np.ndarray:
         """Env i's episode count of key row i (0 if unseen), counting nothing."""
         words = self._bytes(keys, self.rows)
-        return self._lookup(words, self._env_rows, np.ones(self.rows, bool))
+        return self._lookup(words, self._env_rows, self._all(self.rows))
 
     def reset(self, mask: Any = None) -> None:
         """Forget the episode counts of the envs where ``mask`` is True (all when None)."""
