@@ -17,6 +17,8 @@ them; no ``parallel=True`` kernels exist in ``rewardshaping.counting``):
 3. The step-time overhead of ``CountBonus`` on MiniGrid-DoorKey-8x8 with 16 sync vector envs
    (``ShapedVectorEnv``), as interleaved repeated trials of plain / wrapper with a trivial term /
    wrapper with the count bonus (position key, and raw image key).
+4. ("calls") The per-call cost of the counters and of ``CountBonus`` on one vector step's batch
+   of 16 rows, where the Python around the kernels dominates.
 
 Every comparison is measured in the same process, interleaved, median over trials; report the
 ratios (absolute numbers move with machine load).
@@ -253,10 +255,44 @@ def bench_overhead(steps: int, trials: int, n_envs: int = 16) -> dict[str, float
     return out
 
 
+# -- 4. per-call cost on one vector step's batch ----------------------------------------------
+def bench_calls(n_envs: int = 16, number: int = 3000) -> dict[str, float]:
+    """Microseconds per call on a batch of ``n_envs`` rows (timeit minimum of 7 repeats).
+
+    At this size the Python and NumPy calls around a kernel cost more than the kernel, so this
+    is what a count bonus adds to each vector step.
+    """
+    import timeit
+
+    from rewardshaping import Transitions
+    from rewardshaping.counting import CountMinSketch, EpisodicCounter, ExactCounter
+    from rewardshaping.intrinsic import CountBonus
+
+    rng = np.random.default_rng(0)
+    views = rng.integers(0, 11, (n_envs, 7, 7, 3), dtype=np.uint8)
+    pos = rng.integers(1, 7, (n_envs, 2))
+    batch = Transitions.from_arrays(np.zeros((n_envs, 2)), np.zeros(n_envs, int), pos,
+                                    np.zeros(n_envs))  # fmt: skip
+    exact_views, exact_pos, episodic = ExactCounter(), ExactCounter(), EpisodicCounter(n_envs)
+    sketch, bonus = CountMinSketch(), CountBonus()
+    calls = {
+        f"ExactCounter.update, {n_envs} x 147-byte views": lambda: exact_views.update(views),
+        f"ExactCounter.update, {n_envs} positions": lambda: exact_pos.update(pos),
+        f"EpisodicCounter.update, {n_envs} positions": lambda: episodic.update(pos),
+        f"CountMinSketch.update, {n_envs} positions": lambda: sketch.update(pos),
+        f"CountBonus() call, {n_envs} positions": lambda: bonus(batch),
+    }
+    out = {}
+    for name, fn in calls.items():
+        fn()
+        out[name] = 1e6 * min(timeit.repeat(fn, number=number, repeat=7)) / number
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer batches and trials")
-    parser.add_argument("--parts", nargs="+", default=["exact", "simhash", "overhead"])
+    parser.add_argument("--parts", nargs="+", default=["exact", "simhash", "overhead", "calls"])
     args = parser.parse_args()
     n_batches, trials = (4, 3) if args.quick else (16, 7)
     import numba
@@ -299,6 +335,10 @@ def main() -> None:
         print("DoorKey-8x8, 16 sync envs (ShapedVectorEnv), median of interleaved trials:")
         for k, v in r.items():
             print(f"  {k:45s} {v:8.3f}")
+    if "calls" in args.parts:
+        print("per-call cost on one vector step's batch (us, timeit minimum):")
+        for k, v in bench_calls().items():
+            print(f"  {k:45s} {v:8.2f}")
 
 
 if __name__ == "__main__":
