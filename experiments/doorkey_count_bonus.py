@@ -16,6 +16,16 @@ per finished run, and runs already in it are skipped, so a killed run resumes.
     python experiments/doorkey_count_bonus.py --steps 700000 --seeds 0 1 --beta 0.05
     python experiments/doorkey_count_bonus.py --policy cnn --steps 500000 --seeds 0 1
 
+``--agent toolkit`` trains the toolkit's own PPO (:mod:`rewardshaping.agents.ppo`) instead of
+SB3's, with the same rollout size, minibatch size, epochs, learning rate, discount, GAE,
+entropy and clip settings and its MiniGrid CNN. The difference that matters for a count bonus:
+the toolkit PPO gives intrinsic terms their own value head with *non-episodic* returns and
+divides them by the running std of their discounted return (as RND does), so the bonus neither
+pays the agent to keep an episode going nor fades to nothing as counts grow; advantages are
+``ext_coef * A_ext + int_coef * A_int`` with RND's coefficients 2 and 1. Its training success
+curve is the success rate of the last 100 training episodes, averaged over the iterations that
+end in each tenth of the budget.
+
 Arm ``count_task`` counts a wider key, ``InfoKey("task_state")``: the position plus whether
 the agent carries the key and whether the door is open. The position
 count is shared across DoorKey's random layouts and soon pays next to nothing everywhere, and
@@ -51,7 +61,7 @@ ENV_ID = "MiniGrid-DoorKey-8x8-v0"
 def make_venv(n_envs: int, seed: int) -> VecMonitor:
     def thunk(i: int):
         def make():
-            env = ImgObsWrapper(MiniGridTaskStateInfo(AgentPositionInfo(gym.make(ENV_ID))))
+            env = make_env()
             env.reset(seed=seed * 1000 + i)
             return env
 
@@ -110,13 +120,73 @@ class SuccessCurve(BaseCallback):
         return out
 
 
+def make_bonus(arm: str, beta: float) -> CountBonus | None:
+    if arm == "none":
+        return None
+    return CountBonus(InfoKey("agent_pos" if arm == "count" else "task_state"), beta=beta)
+
+
+def make_env() -> gym.Env:
+    return ImgObsWrapper(MiniGridTaskStateInfo(AgentPositionInfo(gym.make(ENV_ID))))
+
+
+def run_toolkit(arm: str, seed: int, args: argparse.Namespace) -> dict:
+    """The same run with the toolkit's PPO (intrinsic value head, normalised bonus)."""
+    from rewardshaping.agents.ppo import PPO, PPOConfig
+
+    envs = gym.vector.SyncVectorEnv([make_env for _ in range(args.n_envs)])
+    bonus = make_bonus(arm, args.beta)
+    config = PPOConfig(
+        num_envs=args.n_envs, num_steps=128, num_minibatches=args.n_envs * 128 // 256,
+        update_epochs=4, learning_rate=2.5e-4, anneal_lr=False, gamma=0.99, gae_lambda=0.95,
+        ent_coef=0.01, clip_coef=0.2, encoder="cnn", hidden_sizes=(128,), seed=seed,
+        device="cpu", ext_coef=2.0, int_coef=1.0, total_timesteps=args.steps,
+    )  # fmt: skip
+    agent = PPO(config, envs, terms=[bonus] if bonus is not None else None)
+    points: list[tuple[int, float]] = []
+
+    def record(agent: PPO, stats: dict[str, float]) -> None:
+        recent = agent.episodes.recent_returns
+        if recent:
+            points.append((agent.global_step, float(np.mean(np.array(recent) > 0))))
+
+    t0 = time.perf_counter()
+    agent.learn(callback=record)
+    train_s = time.perf_counter() - t0
+    curve = []
+    for k in range(10):
+        lo, hi = args.steps * k / 10, args.steps * (k + 1) / 10
+        sel = [v for t, v in points if lo < t <= hi]
+        curve.append(round(float(np.mean(sel)), 3) if sel else float("nan"))
+    tail = [v for t, v in points if t > 0.8 * args.steps]
+    eval_env = gym.vector.SyncVectorEnv([make_env])
+    obs, _ = eval_env.reset(seed=10_000 + seed)
+    rets, ret = [], 0.0
+    while len(rets) < args.eval_episodes:
+        obs, reward, term, trunc, _ = eval_env.step(agent.predict(obs, deterministic=False))
+        ret += float(reward[0])
+        if term[0] or trunc[0]:
+            rets.append(ret)
+            ret = 0.0
+            obs, _ = eval_env.reset()
+    envs.close()
+    return {
+        "arm": arm, "seed": seed, "steps": args.steps, "policy": "cnn", "agent": "toolkit",
+        "beta": args.beta, "n_envs": args.n_envs, "train_seconds": round(train_s, 1),
+        "train_success_last20pct": float(np.mean(tail)) if tail else 0.0,
+        "train_success_curve": curve,
+        "eval_success": float(np.mean(np.array(rets) > 0)), "eval_return": float(np.mean(rets)),
+        "eval_episodes": len(rets),
+    }  # fmt: skip
+
+
 def run(arm: str, seed: int, args: argparse.Namespace) -> dict:
+    if args.agent == "toolkit":
+        return run_toolkit(arm, seed, args)
     torch.manual_seed(seed)
     venv = make_venv(args.n_envs, seed)
-    train_env = venv
-    if arm in ("count", "count_task"):
-        key = InfoKey("agent_pos" if arm == "count" else "task_state")
-        train_env = ShapedVecEnv(venv, CountBonus(key, beta=args.beta))
+    bonus = make_bonus(arm, args.beta)
+    train_env = venv if bonus is None else ShapedVecEnv(venv, bonus)
     policy_kwargs = {}
     if args.policy == "cnn":
         # MiniGrid encodings are small integers (object, colour, state), not pixel intensities.
@@ -152,6 +222,12 @@ def run(arm: str, seed: int, args: argparse.Namespace) -> dict:
     }  # fmt: skip
 
 
+def _run_key(r: dict) -> tuple:
+    # Records written before --policy and --agent existed are MLP and SB3 runs.
+    return (r["arm"], r["seed"], r["steps"], r["beta"], r.get("policy", "mlp"),
+            r.get("agent", "sb3"))  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=700_000, help="env steps per run")
@@ -161,20 +237,28 @@ def main() -> None:
     parser.add_argument("--policy", choices=["mlp", "cnn"], default="mlp")
     parser.add_argument("--eval-episodes", type=int, default=50)
     parser.add_argument(
+        "--agent", choices=["sb3", "toolkit"], default="sb3",
+        help="SB3's PPO or the toolkit's (intrinsic value head; --policy is cnn for it)",
+    )  # fmt: skip
+    parser.add_argument(
         "--arms", nargs="+", default=["none", "count"], choices=["none", "count", "count_task"]
     )
     parser.add_argument("--out", type=Path, default=Path("runs/doorkey_count_bonus.jsonl"))
     args = parser.parse_args()
+    if args.agent == "toolkit":
+        args.policy = "cnn"
     torch.set_num_threads(int(os.environ.get("TORCH_THREADS", "1")))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     done = set()
     if args.out.exists():
         for line in args.out.read_text().splitlines():
             r = json.loads(line)
-            done.add((r["arm"], r["seed"], r["steps"], r["beta"], r.get("policy", "mlp")))
+            done.add(_run_key(r))
     for seed in args.seeds:
         for arm in args.arms:
-            if (arm, seed, args.steps, args.beta, args.policy) in done:
+            key = _run_key({"arm": arm, "seed": seed, "steps": args.steps, "beta": args.beta,
+                            "policy": args.policy, "agent": args.agent})  # fmt: skip
+            if key in done:
                 print(f"skip {arm} seed {seed} (done)", flush=True)
                 continue
             result = run(arm, seed, args)
@@ -188,6 +272,7 @@ def main() -> None:
         if r["steps"] == args.steps
         and r["beta"] == args.beta
         and r.get("policy", "mlp") == args.policy
+        and r.get("agent", "sb3") == args.agent
     ]
     for arm in args.arms:
         sel = [r for r in rows if r["arm"] == arm]
