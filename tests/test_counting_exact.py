@@ -155,6 +155,28 @@ def test_bytes_and_hashes():
     assert hash_keys(np.array([[1, 2]]), seed=1)[0] != h[0]
 
 
+@pytest.mark.parametrize(
+    "arr",
+    [
+        np.arange(24, dtype=np.uint8).reshape(4, 2, 3),  # view, no copy (the fast path)
+        np.arange(8, dtype=np.int16).reshape(4, 2),
+        np.arange(8, dtype=">i4").reshape(4, 2),  # big-endian: converted first
+        np.arange(16, dtype=np.int64).reshape(4, 4)[:, ::2],  # not contiguous
+        np.array([True, False, True]),  # 1-d: one key per element
+        np.zeros((0, 3), np.int32),  # an empty batch
+    ],
+)
+def test_key_bytes_are_the_little_endian_bytes_of_each_row(arr):
+    n = arr.shape[0]
+    want = [bytes(np.ascontiguousarray(r).astype(r.dtype.newbyteorder("<")).tobytes())
+            for r in arr.reshape(n, int(np.prod(arr.shape[1:])))]  # fmt: skip
+    raw = key_bytes(arr)
+    assert raw.dtype == np.uint8 and raw.flags.c_contiguous and raw.shape[0] == n
+    assert [bytes(r) for r in raw] == want
+    if arr.dtype == np.uint8:
+        assert np.shares_memory(raw, arr)
+
+
 def test_load_state_dict_checks_settings():
     a = ExactCounter()
     a.update(np.zeros((1, 2)))
