@@ -178,3 +178,15 @@ def test_double_hashed_cells_overcount_like_independent_hashes(seed):
     assert (ours >= 0).all()
     assert np.mean(ours > bound) <= math.exp(-len(widths))
     assert abs(ours.mean() - independent.mean()) <= 0.1 * independent.mean()
+
+
+def test_episodic_memory_cap_refuses_the_whole_batch_and_allows_repeats():
+    # 2 envs x (4 slots of 24 B + 3 arena rows of one word): at most 2 keys per env.
+    ep = EpisodicCounter(num_envs=2, capacity=4, max_bytes=2 * (4 * 24 + 3 * 8))
+    ep.update(np.array([[0], [0]]))
+    ep.update(np.array([[1], [1]]))
+    before = [ep.as_dict(0), ep.as_dict(1)]
+    with pytest.raises(CounterMemoryError, match="max_bytes"):
+        ep.update(np.array([[2], [0]]))  # env 0 would need a third key
+    assert [ep.as_dict(0), ep.as_dict(1)] == before  # env 1's repeat was not counted either
+    assert ep.update(np.array([[1], [0]])).tolist() == [2, 2]  # repeats still fit
