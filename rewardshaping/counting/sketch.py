@@ -27,7 +27,12 @@ from rewardshaping.counting.hashing import (
     hash_secret,
     key_bytes,
 )
-from rewardshaping.counting.table import DEFAULT_MAX_BYTES, CounterMemoryError
+from rewardshaping.counting.table import (
+    DEFAULT_MAX_BYTES,
+    CounterMemoryError,
+    Filled,
+    active_mask,
+)
 
 __all__ = ["CountMinSketch", "largest_primes"]
 
@@ -147,7 +152,7 @@ class CountMinSketch:
         self._offsets = np.concatenate([[0], np.cumsum(widths)[:-1]]).astype(np.int64)
         self.table = np.zeros(sum(widths), np.int64)
         self.key_bytes: int | None = None
-        self._all_true = np.ones(0, bool)
+        self._all = Filled(True, bool)
 
     @property
     def depth(self) -> int:
@@ -176,22 +181,10 @@ class CountMinSketch:
             )
         return words
 
-    def _all(self, n: int) -> np.ndarray:
-        # A reused all-True mask (the kernel only reads it): one NumPy call less per env step.
-        if self._all_true.shape[0] != n:
-            self._all_true = np.ones(n, bool)
-        return self._all_true
-
     def update(self, keys: Any, active: Any = None) -> np.ndarray:
         """Count one visit of every active key row; return the estimates after it (0 inactive)."""
         words = self._words(keys)
-        n = words.shape[0]
-        if active is None:
-            active = self._all(n)
-        else:
-            active = np.asarray(active)
-            if active.shape != (n,) or active.dtype != np.bool_:
-                raise ValueError(f"active must be a bool array of shape ({n},)")
+        active = active_mask(active, words.shape[0], self._all)
         return _sketch(self.table, self._offsets, self._w, words, active, True,
                        hash_secret(self.seed, words.shape[1]))  # fmt: skip
 

@@ -49,6 +49,35 @@ class CounterMemoryError(MemoryError):
     """A counting table would grow past its configured memory cap (``max_bytes``)."""
 
 
+class Filled:
+    """n copies of one value, made once per length and then reused.
+
+    The counters hand such arrays (all-True masks, row indices of 0) to their kernels on every
+    env step, and the kernels only read them: reusing one saves a NumPy allocation per call.
+    """
+
+    def __init__(self, value: Any, dtype: Any) -> None:
+        self.value, self.dtype = value, dtype
+        self.array = np.full(0, value, dtype)
+
+    def __call__(self, n: int) -> np.ndarray:
+        if self.array.shape[0] != n:
+            self.array = np.full(n, self.value, self.dtype)
+        return self.array
+
+
+def active_mask(active: Any, n: int, all_true: Filled) -> np.ndarray:
+    """The ``active`` argument of ``update`` as a bool array of shape (n,) (None: all True)."""
+    if active is None:
+        return all_true(n)
+    active = np.asarray(active)
+    if active.shape != (n,) or active.dtype != np.bool_:
+        raise ValueError(
+            f"active must be a bool array of shape ({n},), got {active.dtype} {active.shape}"
+        )
+    return active
+
+
 @njit(inline="always")
 def _find(index, keys, r, h, key, check):
     # Merge and restore only: the index slot of `key` (its words) in row r, or the empty slot
@@ -228,7 +257,7 @@ class _RowTables:
         self.sizes = np.zeros(self.rows, np.int64)
         self._index: np.ndarray | None = None  # (rows, capacity, 3): hash, count, entry
         self._keys: np.ndarray | None = None  # (rows, max_load * capacity, key words)
-        self._all_true = np.ones(0, bool)
+        self._all = Filled(True, bool)
 
     # -- size and memory ----------------------------------------------------------------------
     @property
@@ -342,22 +371,6 @@ class _RowTables:
 
     def _secret(self) -> np.ndarray:
         return hash_secret(self.seed, self.key_bytes)
-
-    def _all(self, n: int) -> np.ndarray:
-        # A reused all-True mask of length n (the kernels only read it).
-        if self._all_true.shape[0] != n:
-            self._all_true = np.ones(n, bool)
-        return self._all_true
-
-    def _active(self, active: Any, n: int) -> np.ndarray:
-        if active is None:
-            return self._all(n)
-        active = np.asarray(active)
-        if active.shape != (n,) or active.dtype != np.bool_:
-            raise ValueError(
-                f"active must be a bool array of shape ({n},), got {active.dtype} {active.shape}"
-            )
-        return active
 
     # -- merge and checkpoints ----------------------------------------------------------------
     def _check_compatible(self, other: _RowTables) -> None:
@@ -493,19 +506,14 @@ class ExactCounter(_RowTables):
             1, capacity, max_load=max_load, store_keys=store_keys, max_bytes=max_bytes,
             hash_bits=hash_bits, seed=seed,
         )  # fmt: skip
-        self._zeros = np.zeros(0, np.int64)
-
-    def _rows(self, n: int) -> np.ndarray:
-        if self._zeros.shape[0] != n:
-            self._zeros = np.zeros(n, np.int64)
-        return self._zeros
+        self._rows = Filled(0, np.int64)  # every key goes to row 0, the one table
 
     def update(self, keys: Any, active: Any = None) -> np.ndarray:
         """Count one visit of every active key row; return the counts after it (0 if inactive)."""
         words = self._bytes(keys, None)
-        active = self._active(active, len(words))
-        new = len(words) if active is self._all_true else int(np.count_nonzero(active))
-        return self._add(words, self._rows(len(words)), active, new)
+        mask = active_mask(active, len(words), self._all)
+        new = len(words) if active is None else int(np.count_nonzero(mask))
+        return self._add(words, self._rows(len(words)), mask, new)
 
     def lookup(self, keys: Any) -> np.ndarray:
         """The current counts of the key rows (0 for unseen keys), counting nothing."""
@@ -570,7 +578,7 @@ class EpisodicCounter(_RowTables):
         """Count key row i in env i's episode (active rows only); return the counts after it."""
         words = self._bytes(keys, self.rows)
         # Row i of the batch goes to env i's table: at most one new key per table.
-        return self._add(words, self._env_rows, self._active(active, self.rows), 1)
+        return self._add(words, self._env_rows, active_mask(active, self.rows, self._all), 1)
 
     def lookup(self, keys: Any) -> np.ndarray:
         """Env i's episode count of key row i (0 if unseen), counting nothing."""
