@@ -110,14 +110,19 @@ class SuccessCurve(BaseCallback):
                 self.episodes.append((self.num_timesteps, info["episode"]["r"] > 0))
         return True
 
-    def curve(self, total: int, parts: int = 10) -> list[float]:
+    def curve(self, total: int) -> list[float]:
         """Success rate of the training episodes that ended in each tenth of the budget."""
-        out = []
-        for k in range(parts):
-            lo, hi = total * k / parts, total * (k + 1) / parts
-            sel = [s for t, s in self.episodes if lo < t <= hi]
-            out.append(round(float(np.mean(sel)), 3) if sel else float("nan"))
-        return out
+        return per_tenth(self.episodes, total)
+
+
+def per_tenth(points: list[tuple[int, float]], total: int, parts: int = 10) -> list[float]:
+    """Mean value of the (env step, value) points in each tenth of the budget (NaN if none)."""
+    out = []
+    for k in range(parts):
+        lo, hi = total * k / parts, total * (k + 1) / parts
+        sel = [v for t, v in points if lo < t <= hi]
+        out.append(round(float(np.mean(sel)), 3) if sel else float("nan"))
+    return out
 
 
 def make_bonus(arm: str, beta: float) -> CountBonus | None:
@@ -153,11 +158,7 @@ def run_toolkit(arm: str, seed: int, args: argparse.Namespace) -> dict:
     t0 = time.perf_counter()
     agent.learn(callback=record)
     train_s = time.perf_counter() - t0
-    curve = []
-    for k in range(10):
-        lo, hi = args.steps * k / 10, args.steps * (k + 1) / 10
-        sel = [v for t, v in points if lo < t <= hi]
-        curve.append(round(float(np.mean(sel)), 3) if sel else float("nan"))
+    curve = per_tenth(points, args.steps)
     tail = [v for t, v in points if t > 0.8 * args.steps]
     eval_env = gym.vector.SyncVectorEnv([make_env])
     obs, _ = eval_env.reset(seed=10_000 + seed)
