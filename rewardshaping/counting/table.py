@@ -124,7 +124,10 @@ def _count(index, keys, sizes, rows, batch, active, increment, secret, hmask):
     nfull = nbytes >> 3
     check = keys.shape[2] > 0
     data, sec = data_pointer(batch), data_pointer(secret)
-    mask = index.shape[1] - 1
+    # Unsigned indices: Numba adds a negative-index wraparound check to every access with a
+    # signed index; with uint64 ones it does not (5-10% of this kernel on 4096-row batches).
+    mask = np.uint64(index.shape[1] - 1)
+    one = np.uint64(1)
     # Hash every row first: a loop of pure arithmetic, apart from the probing loop whose time
     # goes to waiting on table memory (measured ~10% faster than one fused loop).
     hashes = np.empty(n, np.uint64)
@@ -134,17 +137,17 @@ def _count(index, keys, sizes, rows, batch, active, increment, secret, hmask):
     for i in range(n):
         if not active[i]:
             continue
-        r = rows[i]
+        r = np.uint64(rows[i])
         off = i * nbytes
         h = hashes[i]
-        s = np.int64(h & np.uint64(mask))
+        s = h & mask
         while index[r, s, 1] != 0:  # linear probing: stop at the key's slot or an empty one
             if index[r, s, 0] == h:
                 if not check:
                     break
                 # Compare all full words without an early exit: a branch-free OR of XORs
                 # vectorises, and equal hashes almost always mean equal keys.
-                e = np.int64(index[r, s, 2])
+                e = index[r, s, 2]
                 diff = np.uint64(0)
                 for j in range(nfull):
                     diff |= keys[r, e, j] ^ load_u64(data, off + 8 * j)
@@ -152,7 +155,7 @@ def _count(index, keys, sizes, rows, batch, active, increment, secret, hmask):
                     diff |= keys[r, e, nfull] ^ row_word(data, off, nbytes, nfull)
                 if diff == 0:
                     break
-            s = (s + 1) & mask
+            s = (s + one) & mask
         if index[r, s, 1] == 0:
             if not increment:
                 continue
