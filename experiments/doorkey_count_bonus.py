@@ -32,6 +32,13 @@ count is shared across DoorKey's random layouts and soon pays next to nothing ev
 it does not notice the two events the task hinges on. The wider key makes every cell new again
 once the key is picked up, and again once the door opens.
 (:class:`rewardshaping.intrinsic.MiniGridTaskStateInfo`).
+
+Arm ``episodic`` keeps the plain position key but counts it per episode: the first-visit
+indicator ``beta * 1[N_ep(pos) == 1]`` of :class:`rewardshaping.intrinsic.EpisodicCountBonus`,
+cleared at every episode start. An episode's bonus is at most ``beta`` times the number of
+cells, so longer episodes cannot keep earning it, and the cells behind the door pay again in
+every episode, whatever the layout (Henaff et al. 2023: episodic bonuses suit tasks whose
+episodes share little structure).
 """
 
 from __future__ import annotations
@@ -52,7 +59,13 @@ from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 from stable_baselines3.common.vec_env import DummyVecEnv, VecMonitor
 
-from rewardshaping.intrinsic import AgentPositionInfo, CountBonus, InfoKey, MiniGridTaskStateInfo
+from rewardshaping.intrinsic import (
+    AgentPositionInfo,
+    CountBonus,
+    EpisodicCountBonus,
+    InfoKey,
+    MiniGridTaskStateInfo,
+)
 from rewardshaping.wrappers.sb3 import ShapedVecEnv
 
 ENV_ID = "MiniGrid-DoorKey-8x8-v0"
@@ -125,9 +138,11 @@ def per_tenth(points: list[tuple[int, float]], total: int, parts: int = 10) -> l
     return out
 
 
-def make_bonus(arm: str, beta: float) -> CountBonus | None:
+def make_bonus(arm: str, beta: float) -> CountBonus | EpisodicCountBonus | None:
     if arm == "none":
         return None
+    if arm == "episodic":
+        return EpisodicCountBonus(InfoKey("agent_pos"), beta=beta, mode="first_visit")
     return CountBonus(InfoKey("agent_pos" if arm == "count" else "task_state"), beta=beta)
 
 
@@ -242,7 +257,10 @@ def main() -> None:
         help="SB3's PPO or the toolkit's (intrinsic value head; --policy is cnn for it)",
     )  # fmt: skip
     parser.add_argument(
-        "--arms", nargs="+", default=["none", "count"], choices=["none", "count", "count_task"]
+        "--arms",
+        nargs="+",
+        default=["none", "count"],
+        choices=["none", "count", "count_task", "episodic"],
     )
     parser.add_argument("--out", type=Path, default=Path("runs/doorkey_count_bonus.jsonl"))
     args = parser.parse_args()
