@@ -210,13 +210,16 @@ class InfoKey(StateKey):
         if not names or not all(isinstance(n, str) and n for n in names):
             raise ValueError(f"InfoKey needs one or more info key names, got {names!r}")
         self.names = names
+        # Error-message labels, made once: values() runs on every env step.
+        self._repr = f"InfoKey({', '.join(map(repr, names))})"
+        self._labels = tuple(f"info[{n!r}]" for n in names)
 
     def values(self, batch: Transitions, which: Which) -> Any:
         if which != "next_obs":
             raise KeyUnavailableError(f"{self!r} has no value for the states actions were taken in")
         cols = []
-        for name in self.names:
-            v = _checked(batch.info(name, term=repr(self)), batch, f"info[{name!r}]")
+        for name, label in zip(self.names, self._labels, strict=True):
+            v = _checked(batch.info(name, term=self._repr), batch, label)
             v = self._final_values(batch, name, v)
             cols.append(
                 v.reshape(batch.num_envs, -1).astype(
@@ -241,7 +244,7 @@ class InfoKey(StateKey):
         return out
 
     def __repr__(self) -> str:
-        return f"InfoKey({', '.join(map(repr, self.names))})"
+        return self._repr
 
 
 class UniformBins(StateKey):
