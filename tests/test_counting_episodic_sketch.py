@@ -145,6 +145,33 @@ def test_simhash_codes():
         sh(np.array([["a"] * 4], dtype=object))
 
 
+@PROPS
+@given(
+    rows=st.integers(0, 6),
+    dim=st.integers(1, 9),
+    bits=st.integers(1, 40),
+    f32=st.booleans(),
+    seed=st.integers(0, 3),
+)
+def test_simhash_codes_are_packed_signs_of_the_projection(rows, dim, bits, f32, seed):
+    # The definition, written out with NumPy: bit b of a row is (x @ A.T)[b] > 0, little-endian.
+    x = np.random.default_rng(seed).standard_normal((rows, dim))
+    x = x.astype(np.float32) if f32 else x
+    sh = SimHash(dim, bits, seed=seed)
+    proj = x @ sh.projection.T.astype(x.dtype)
+    want = np.packbits(proj > 0, axis=1, bitorder="little")
+    assert sh(x).shape == (rows, (bits + 7) // 8) and sh(x).dtype == np.uint8
+    assert (sh(x) == want).all()
+
+
+def test_simhash_refuses_inf_rows_by_index():
+    sh = SimHash(dim=3, bits=9)
+    x = np.ones((4, 3), np.float32)
+    x[2, 1], x[3, 0] = np.inf, -np.inf
+    with pytest.raises(ValueError, match="batch indices \\[2, 3\\]"):
+        sh(x)
+
+
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_double_hashed_cells_overcount_like_independent_hashes(seed):
     # The sketch derives its d cells from one hash by double hashing. On a Zipf stream far

@@ -13,11 +13,32 @@ flip a bit for rows lying within rounding error of a hyperplane.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
+from numba import njit
 
 __all__ = ["SimHash"]
+
+
+@njit(cache=True)
+def _pack_signs(proj, out):
+    # Bit b of row i is proj[i, b] > 0, packed little-endian (np.packbits(proj > 0, axis=1,
+    # bitorder="little")), in the same pass as the finiteness check: one loop over the
+    # projections instead of four NumPy passes. Returns False if any projection is NaN or inf.
+    n, k = proj.shape
+    finite = True
+    for i in range(n):
+        for byte in range(out.shape[1]):
+            v = 0
+            for b in range(min(8, k - 8 * byte)):
+                x = proj[i, 8 * byte + b]
+                finite &= np.isfinite(x)
+                if x > 0:
+                    v |= 1 << b
+            out[i, byte] = v
+    return finite
 
 
 class SimHash:
@@ -56,22 +77,22 @@ class SimHash:
             raise TypeError(f"SimHash needs numeric rows, got dtype {arr.dtype}")
         if arr.ndim < 1:
             raise ValueError("SimHash needs a leading batch axis")
-        arr = arr.reshape(arr.shape[0], -1)
+        arr = arr.reshape(arr.shape[0], math.prod(arr.shape[1:]))  # -1 fails on 0 rows
         if arr.shape[1] != self.dim:
             raise ValueError(f"SimHash built for dim={self.dim}, got rows of {arr.shape[1]} values")
         if arr.dtype == np.float32:
             proj = arr @ self._projection_t32
         else:
             proj = arr.astype(np.float64, copy=False) @ self._projection_t64
-        # NaN/inf in a row make its projections non-finite (NaN * a = NaN, inf - inf = NaN);
-        # one sum is a cheap first test, the per-row test runs only when it fails.
-        finite = np.isfinite(proj).all(axis=1) if not np.isfinite(proj.sum()) else None
-        if finite is not None and not finite.all():
+        # NaN/inf in a row make its projections non-finite (NaN * a = NaN, inf - inf = NaN).
+        codes = np.empty((proj.shape[0], (self.bits + 7) // 8), np.uint8)
+        if not _pack_signs(proj, codes):
+            bad = ~np.isfinite(proj).all(axis=1)
             raise ValueError(
                 "NaN or inf in the input of SimHash at batch indices "
-                f"{np.flatnonzero(~finite).tolist()}: a non-finite observation has no code"
+                f"{np.flatnonzero(bad).tolist()}: a non-finite observation has no code"
             )
-        return np.packbits(proj > 0, axis=1, bitorder="little")
+        return codes
 
     def __repr__(self) -> str:
         return f"SimHash(dim={self.dim}, bits={self.bits}, seed={self.seed})"
