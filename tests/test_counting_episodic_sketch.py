@@ -160,8 +160,9 @@ def test_simhash_codes_are_packed_signs_of_the_projection(rows, dim, bits, f32, 
     sh = SimHash(dim, bits, seed=seed)
     proj = x @ sh.projection.T.astype(x.dtype)
     want = np.packbits(proj > 0, axis=1, bitorder="little")
-    assert sh(x).shape == (rows, (bits + 7) // 8) and sh(x).dtype == np.uint8
-    assert (sh(x) == want).all()
+    codes = sh(x)
+    assert codes.shape == (rows, (bits + 7) // 8) and codes.dtype == np.uint8
+    assert (codes == want).all()
 
 
 def test_simhash_refuses_inf_rows_by_index():

@@ -128,8 +128,9 @@ def _count(index, keys, sizes, rows, batch, active, increment, secret, hmask):
     # signed index; with uint64 ones it does not (5-10% of this kernel on 4096-row batches).
     mask = np.uint64(index.shape[1] - 1)
     one = np.uint64(1)
-    # Hash every row first: a loop of pure arithmetic, apart from the probing loop whose time
-    # goes to waiting on table memory (measured ~10% faster than one fused loop).
+    # Hash every row first, in a loop of pure arithmetic that vectorises, apart from the
+    # branchy probing loop (measured ~10% faster than one fused loop). Both loops are bound by
+    # instructions, not by table memory: prefetching slots was slower (counting.md §1b).
     hashes = np.empty(n, np.uint64)
     for i in range(n):
         hashes[i] = hash_row(data, i * nbytes, nbytes, sec, not check) & hmask
