@@ -124,11 +124,15 @@ class Transitions:
         """``terminated | truncated``: the episode of this env ended with this transition."""
         return self.terminated | self.truncated
 
-    def info(self, key: str, *, term: str | None = None) -> np.ndarray:
+    def info(
+        self, key: str, *, term: str | None = None, rows: np.ndarray | None = None
+    ) -> np.ndarray | None:
         """The info values ``key`` for every env, as an array of length N.
 
         Raises :class:`MissingInfoError` (a ``KeyError``) naming the key (and the term asking for it) when any *active*
         env did not report it, rather than letting a term read a zero that Gymnasium filled in.
+        ``rows`` (a bool mask) names the envs that must report it instead of the active ones;
+        then a key that no env reported and none needs gives None.
 
         Example:
             >>> import numpy as np
@@ -137,7 +141,10 @@ class Transitions:
             >>> b.info("dist").tolist()
             [3.0, 4.0]
         """
+        need = self.active if rows is None else np.asarray(rows, bool)
         if key not in self.infos:
+            if rows is not None and not need.any():
+                return None
             who = f" (needed by {term!r})" if term else ""
             have = sorted(k for k in self.infos if not str(k).startswith("_"))
             raise MissingInfoError(
@@ -146,7 +153,7 @@ class Transitions:
         values = self.infos[key]
         mask = self.infos.get("_" + key)
         if mask is not None:
-            missing = self.active & ~np.asarray(mask, bool)
+            missing = need & ~np.asarray(mask, bool)
             if missing.any():
                 who = f" (needed by {term!r})" if term else ""
                 raise MissingInfoError(

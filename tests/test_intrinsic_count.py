@@ -107,10 +107,29 @@ def test_noveld_with_info_key_uses_previous_key():
     assert term._prev_valid.tolist() == [False]
 
 
+def test_noveld_does_not_take_an_unreported_dummy_row_for_s():
+    # Key 0 is visited twice; the episode ends; the NEXT_STEP dummy row's reset info lacks
+    # "pos" (Gymnasium fills 0, with _pos False). The next step's s is then unknown (nov 1,
+    # bonus 1 - 0.5 = 0.5), not state 0 (nov 1/sqrt(2), bonus 0.646).
+    def step(pos, active=True, reported=True):
+        info = {"pos": np.array([[pos]]), "_pos": np.array([reported])}
+        return term(batch([[0]], infos=info, active=[active]))
+
+    term = NovelDCount(InfoKey("pos"))
+    step(0), step(0)
+    term.reset(np.array([True]))
+    step(0, active=False, reported=False)
+    assert term._prev_valid.tolist() == [False]
+    np.testing.assert_allclose(step(5), [0.5])
+
+
 def test_keys():
     b = batch(np.array([[0.05, -1.0, 3.0], [0.07, 0.99, 3.0]]))
     assert UniformBins(-1.0, 1.0, 10)(b).tolist() == [[5, 0, 9], [5, 9, 9]]
     assert UniformBins([-1, -1, 0], [1, 1, 6], [2, 2, 3])(b).tolist() == [[1, 0, 1], [1, 1, 1]]
+    # Far out of range (past int64 once scaled, or overflowing to inf): still the edge bins.
+    far = batch(np.array([[2.0], [1e19], [1e300], [1.7e308], [-1e19], [-1.7e308]]))
+    assert UniformBins(-1.0, 1.0, 10)(far)[:, 0].tolist() == [9, 9, 9, 9, 0, 0]
     assert FunctionKey(lambda o: o[:, 2])(b).tolist() == [3.0, 3.0]
     d = batch(np.zeros((2, 1)))
     d = Transitions.from_arrays({"a": np.zeros((2, 1)), "b": np.ones((2, 2))}, [0, 0],
@@ -131,6 +150,24 @@ def test_keys():
     assert InfoKey("pos")(info).tolist() == [[1, 2], [3, 4]]
     two = batch([[0], [0]], infos={"p": np.array([[1, 2], [3, 4]]), "d": np.array([0, 3])})
     assert InfoKey("p", "d")(two).tolist() == [[1, 2, 0], [3, 4, 3]]
+    # SAME_STEP: env 0 finished; its top-level info is the next episode's reset info, so its
+    # s' value must come from final_info. If final_info lacks it, that is an error, not the
+    # reset state's value counted as s'.
+    top = {"pos": np.array([[0], [5]]), "_pos": np.array([True, True]),
+           "_final_info": np.array([True, False])}  # fmt: skip
+    fin = batch(
+        [[0], [0]],
+        terminated=[True, False],
+        infos={**top, "final_info": {"pos": np.array([[9], [0]]), "_pos": np.array([True, False])}},
+    )
+    assert InfoKey("pos")(fin).tolist() == [[9], [5]]
+    lost = batch(
+        [[0], [0]],
+        terminated=[True, False],
+        infos={**top, "final_info": {"x": np.array([1, 0]), "_x": np.array([True, False])}},
+    )
+    with pytest.raises(KeyError, match=r"final_info.*env indices \[0\]"):
+        InfoKey("pos")(lost)
 
 
 def test_bad_input_is_refused():
@@ -208,11 +245,26 @@ class Chain(gym.Env):
         return np.array([pos]), 0.0, self.t >= 3, False, {"pos": np.array([pos])}
 
 
+class StepInfoChain(Chain):
+    """Chain whose env reports ``pos`` from step() only, as a tuple (an object-dtype info)."""
+
+    def reset(self, *, seed=None, options=None):
+        return super().reset(seed=seed)[0], {}
+
+    def step(self, action):
+        obs, r, term, trunc, _ = super().step(action)
+        return obs, r, term, trunc, {"pos": (int(obs[0]),)}
+
+
 @pytest.mark.parametrize("mode", [AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP])
-@pytest.mark.parametrize("key", ["obs", "info"])
+@pytest.mark.parametrize("key", ["obs", "info", "step_info"])
 def test_counts_through_vector_env_skip_dummy_steps(mode, key):
+    # "step_info": the key is in the infos of step() only, as a tuple. A SAME_STEP env's
+    # top-level info of a finished env is then the reset info, without the key (its s' value is
+    # in final_info), and a NEXT_STEP dummy row holds None.
     n = 4
-    envs = SyncVectorEnv([Chain for _ in range(n)], autoreset_mode=mode)
+    envs = SyncVectorEnv([StepInfoChain if key == "step_info" else Chain for _ in range(n)],
+                         autoreset_mode=mode)  # fmt: skip
     lifelong = CountBonus(ObsKey() if key == "obs" else InfoKey("pos"), name="life")
     first = EpisodicCountBonus(ObsKey() if key == "obs" else InfoKey("pos"), mode="first_visit",
                                name="first")  # fmt: skip

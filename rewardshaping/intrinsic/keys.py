@@ -26,7 +26,7 @@ from typing import Any, Literal
 import numpy as np
 
 from rewardshaping.counting import SimHash
-from rewardshaping.transitions import Transitions
+from rewardshaping.transitions import MissingInfoError, Transitions
 
 __all__ = [
     "StateKey",
@@ -102,19 +102,33 @@ def _checked(values: Any, batch: Transitions, what: str) -> np.ndarray:
 
 
 def _stack_objects(arr: np.ndarray, what: str) -> np.ndarray:
-    # Gymnasium stores non-array info values (tuples) in object arrays: stack them if they are
-    # numeric sequences of one length.
+    # Gymnasium stores non-array info values (tuples) in object arrays, with None for the envs
+    # that did not report the key: stack the values if they are numeric sequences of one
+    # length. None rows become zeros; whether such a row may be used is the caller's check.
+    flat = arr.reshape(-1)
+    present = [v for v in flat if v is not None]
     try:
-        out = np.stack([np.asarray(v) for v in arr.reshape(-1)]).reshape(arr.shape + (-1,))
+        rows = np.stack([np.asarray(v) for v in present]) if present else None
     except (ValueError, TypeError):
-        out = None
-    if out is None or out.dtype.kind not in "biuf":
-        kinds = sorted({type(v).__name__ for v in arr.reshape(-1)})
+        rows = None
+    if rows is None or rows.dtype.kind not in "biuf":
+        kinds = sorted({type(v).__name__ for v in flat})
         raise TypeError(
             f"{what} holds Python objects of type {kinds} that are not numeric sequences of one "
             "length; a count key must be numbers (e.g. a position as an int array)"
         )
+    out = np.zeros((len(flat),) + rows.shape[1:], rows.dtype)
+    out[np.fromiter((v is not None for v in flat), bool, len(flat))] = rows
+    out = out.reshape(arr.shape + (-1,))
     return out.reshape(out.shape[0], -1) if arr.ndim == 1 else out
+
+
+def _reported(infos: dict, name: str, n: int) -> np.ndarray:
+    """Which of n envs reported info ``name`` (Gymnasium's ``_name`` mask; all if it has none)."""
+    if name not in infos:
+        return np.zeros(n, bool)
+    mask = infos.get("_" + name)
+    return np.ones(n, bool) if mask is None else np.asarray(mask, bool)
 
 
 def _field(obs: Any, field: str | None, what: str) -> Any:
@@ -193,6 +207,9 @@ class InfoKey(StateKey):
     ``SAME_STEP`` vector env the values of a finished episode's last state are read from
     ``info["final_info"]``.
 
+    After each call, ``reported`` (bool, one per env) tells which rows the env really reported;
+    the others (dummy autoreset rows whose reset info lacks the key) hold zeros.
+
     MiniGrid's observation is the agent's egocentric view, which does not tell where the agent
     is; wrap each env in :class:`~rewardshaping.intrinsic.AgentPositionInfo` to report
     ``agent_pos`` and ``agent_dir`` and count positions with this key.
@@ -213,14 +230,17 @@ class InfoKey(StateKey):
         # Error-message labels, made once: values() runs on every env step.
         self._repr = f"InfoKey({', '.join(map(repr, names))})"
         self._labels = tuple(f"info[{n!r}]" for n in names)
+        # Row shape and dtype of each name's values, from the last step that had them.
+        self._shapes: dict[str, tuple[tuple[int, ...], np.dtype]] = {}
+        self.reported: np.ndarray | None = None
 
     def values(self, batch: Transitions, which: Which) -> Any:
         if which != "next_obs":
             raise KeyUnavailableError(f"{self!r} has no value for the states actions were taken in")
         cols = []
+        self.reported = np.ones(batch.num_envs, bool)
         for name, label in zip(self.names, self._labels, strict=True):
-            v = _checked(batch.info(name, term=self._repr), batch, label)
-            v = self._final_values(batch, name, v)
+            v = self._values_of(batch, name, label)
             cols.append(
                 v.reshape(batch.num_envs, -1).astype(
                     np.float64 if v.dtype.kind == "f" else np.int64
@@ -228,20 +248,68 @@ class InfoKey(StateKey):
             )
         return cols[0] if len(cols) == 1 else np.concatenate(cols, axis=1)
 
+    def _values_of(self, batch: Transitions, name: str, label: str) -> np.ndarray:
+        # With a SAME_STEP vector env, a finished env's s' is described by
+        # info["final_info"], and its top-level info is already the next episode's reset
+        # info: s' values come from the former for those envs and from the latter for the
+        # others, and each is required only where an active env needs it.
+        fin_rows = self._final_rows(batch)
+        top = batch.info(name, term=self._repr, rows=batch.active & ~fin_rows)
+        top = None if top is None else _checked(top, batch, label)
+        reported = _reported(batch.infos, name, batch.num_envs)
+        final = None
+        if fin_rows.any():
+            final = self._final_values(batch, name, fin_rows & batch.active)
+            in_final = _reported(batch.infos["final_info"], name, batch.num_envs)
+            reported = np.where(fin_rows, in_final, reported)
+        self.reported &= reported
+        if top is None and final is None:
+            # No env reported the key and none needs it (every row is a dummy autoreset row
+            # whose reset info lacks it): nothing is counted, but the rows must keep the
+            # key's shape, known from an earlier step.
+            if name not in self._shapes:
+                raise MissingInfoError(
+                    f"info key {name!r} is missing (needed by {self._repr!r}); this step's "
+                    f"infos have {sorted(k for k in batch.infos if not str(k).startswith('_'))}"
+                )
+            shape, dtype = self._shapes[name]
+            return np.zeros((batch.num_envs,) + shape, dtype)
+        if final is None:
+            out = top
+        else:
+            out = np.zeros_like(final) if top is None else np.array(top, copy=True)
+            out[fin_rows] = final[fin_rows].reshape(out[fin_rows].shape)
+        self._shapes[name] = (out.shape[1:], out.dtype)
+        return out
+
     @staticmethod
-    def _final_values(batch: Transitions, name: str, v: np.ndarray) -> np.ndarray:
-        final = batch.infos.get("final_info")
-        if final is None or not batch.done.any() or name not in final:
-            return v
-        mask = np.asarray(batch.infos.get("_final_info", batch.done), bool) & batch.done
-        if not mask.any():
-            return v
+    def _final_rows(batch: Transitions) -> np.ndarray:
+        """The envs whose s' is described by ``info["final_info"]`` (SAME_STEP autoreset)."""
+        if "final_info" not in batch.infos or not batch.done.any():
+            return np.zeros(batch.num_envs, bool)
+        reported = batch.infos.get("_final_info")
+        return batch.done & (True if reported is None else np.asarray(reported, bool))
+
+    def _final_values(self, batch: Transitions, name: str, need: np.ndarray) -> np.ndarray | None:
+        """``final_info[name]`` for every env (numeric), requiring it where ``need``."""
+        final = batch.infos["final_info"]
+        if name not in final:
+            missing = need
+        else:
+            reported = final.get("_" + name)  # Gymnasium's mask of the envs that reported it
+            missing = need & ~np.asarray(reported, bool) if reported is not None else need & False
+        if missing.any():
+            raise MissingInfoError(
+                f"info key {name!r} is missing from info['final_info'] (the last state of a "
+                f"finished episode) for env indices {np.flatnonzero(missing).tolist()} (needed "
+                f"by {self._repr!r})"
+            )
+        if name not in final:
+            return None
         fv = np.asarray(final[name])
         if fv.dtype == object:
             fv = _stack_objects(fv, f"final_info[{name!r}]")
-        out = np.array(v, copy=True)
-        out[mask] = fv[mask].reshape(out[mask].shape)
-        return out
+        return fv
 
     def __repr__(self) -> str:
         return self._repr
@@ -287,9 +355,12 @@ class UniformBins(StateKey):
         x = self.source(batch, which).astype(np.float64)  # NaN already refused here
         n = x.shape[0]
         x = x.reshape(n, -1)
-        scaled = (x - self.low) / (self.high - self.low) * self.bins
-        idx = np.floor(scaled).astype(np.int64)
-        return np.clip(idx, 0, self.bins - 1).astype(np.int32)
+        with np.errstate(over="ignore"):  # overflow gives +-inf: the edge bin, as it should
+            scaled = (x - self.low) / (self.high - self.low) * self.bins
+        # Clip before the integer cast: a value far out of range (1e19, or an overflow to inf)
+        # would wrap to INT64_MIN in the cast and land in the first bin instead of the last.
+        scaled = np.clip(scaled, 0.0, self.bins - 1)
+        return np.floor(scaled).astype(np.int32)
 
     def __repr__(self) -> str:
         return f"UniformBins(bins={self.bins.tolist()}, source={self.source!r})"

@@ -29,6 +29,10 @@ class NovelDCount(_CountTerm):
     novelty 1, as if seen once. Keys that exist only for reached states (:class:`InfoKey`) use
     the key that the same env reached on the previous step (also kept on the dummy autoreset
     step, whose info describes the new episode's first state); when none is known, nov(s) = 1.
+    So with an :class:`InfoKey`, the first step of an episode sees the true count of s only
+    under a ``NEXT_STEP`` vector env whose reset info reports the key. Under ``SAME_STEP``,
+    SB3 VecEnvs and single envs the reset info does not reach the term, and nov(s) = 1 there
+    (the bonus of that one step is smaller). Keys of the observation have no such gap.
 
     Args:
         key, beta, counter, name: as for :class:`~rewardshaping.intrinsic.CountBonus`.
@@ -72,7 +76,10 @@ class NovelDCount(_CountTerm):
         except KeyUnavailableError:
             n_prev = self._previous_counts(keys.shape[0])
         self._prev_key = np.array(keys, copy=True)
-        self._prev_valid = np.ones(batch.num_envs, bool)
+        # An InfoKey row the env did not report (a dummy row whose reset info lacks the key)
+        # holds zeros, not the state: do not use it as the next step's s.
+        reported = getattr(self.key, "reported", None)
+        self._prev_valid = np.ones(batch.num_envs, bool) if reported is None else reported.copy()
         nov_next = 1.0 / np.sqrt(np.maximum(n_next, 1))
         nov_prev = 1.0 / np.sqrt(np.maximum(n_prev, 1))
         out = np.maximum(nov_next - self.alpha * nov_prev, 0.0) * (first & active)
