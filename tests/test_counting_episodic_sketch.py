@@ -143,6 +143,12 @@ def test_simhash_codes():
         sh(np.zeros((2, 5)))
     with pytest.raises(TypeError):
         sh(np.array([["a"] * 4], dtype=object))
+    # Finite rows whose projection overflows (float32 near 1e38) keep their code: the signs
+    # of A x are those of A (x / c).
+    big = np.array([[3e38, 3e38, -3e38, 3e38], [3e38, -3e38, -3e38, -3e38]], np.float32)
+    with np.errstate(over="ignore"):
+        assert not np.isfinite(big @ sh.projection.T.astype(np.float32)).all()
+    assert (sh(big) == sh(big.astype(np.float64) / 1e38)).all()
 
 
 @PROPS

@@ -141,6 +141,34 @@ def test_bad_keys_raise_clear_errors():
         c.update(np.zeros((2, 4), np.uint8))
     with pytest.raises(ValueError, match="active"):
         c.update(np.zeros((2, 3), np.uint8), active=np.array([1, 0]))
+    if np.dtype(np.longdouble).itemsize > 8:  # x86: 10 bytes of value, 6 of stale padding
+        with pytest.raises(TypeError, match="float64"):
+            c.update(np.ones((2, 1), np.longdouble))
+
+
+def test_a_refused_first_batch_does_not_fix_the_key_width():
+    c = ExactCounter(max_bytes=10_000)
+    with pytest.raises(CounterMemoryError):
+        c.update(np.arange(1000).reshape(-1, 1))  # int64 keys: 1000 of them do not fit
+    with pytest.raises(ValueError, match="active"):
+        c.update(np.zeros((2, 4), np.uint8), active=np.array([1, 0]))
+    assert c.width is None and c.lookup(np.zeros((1, 2), np.uint8)).tolist() == [0]
+    assert c.update(np.zeros((1, 2), np.uint8)).tolist() == [1]  # 2-byte keys, as a new table
+
+
+def test_a_refused_load_leaves_the_counts():
+    c = ExactCounter(max_bytes=10_000)
+    c.update(np.array([[7], [7], [8]]))
+    big = ExactCounter()
+    big.update(np.arange(2000).reshape(-1, 1))  # more keys than c's cap holds
+    with pytest.raises(CounterMemoryError):
+        c.load_state_dict(big.state_dict())
+    assert c.lookup(np.array([[7], [8]])).tolist() == [2, 1]
+    # A state is sized by its entries, not by the saved table's capacity (which never shrinks).
+    roomy = ExactCounter(capacity=65536)
+    roomy.update(np.array([[1], [2], [3]]))
+    c.load_state_dict(roomy.state_dict())
+    assert c.lookup(np.array([[1], [7]])).tolist() == [1, 0]
 
 
 def test_negative_zero_is_the_same_float_key():

@@ -11,7 +11,12 @@ import pytest
 from gymnasium.vector import AutoresetMode, SyncVectorEnv
 
 from rewardshaping import ShapedVectorEnv, Transitions
-from rewardshaping.counting import CounterMemoryError, CountMinSketch, ExactCounter
+from rewardshaping.counting import (
+    CounterMemoryError,
+    CountMinSketch,
+    EpisodicCounter,
+    ExactCounter,
+)
 from rewardshaping.intrinsic import (
     CountBonus,
     EpisodicCountBonus,
@@ -105,6 +110,40 @@ def test_noveld_with_info_key_uses_previous_key():
     assert term._prev_valid.tolist() == [True]
     term.reset(np.array([True]))
     assert term._prev_valid.tolist() == [False]
+
+
+@pytest.mark.parametrize("cls", [GlobalEpisodicCountBonus, NovelDCount])
+def test_a_batch_refused_by_one_table_is_counted_in_neither(cls):
+    term = cls(counter=ExactCounter(capacity=4, max_bytes=200))  # room for 2 keys of 8 bytes
+    term(batch([[7], [7]]))
+
+    def same_counts():
+        assert term.counter.lookup(np.array([[7]])).tolist() == [2]
+        assert term.episodic.lookup(np.array([[7], [7]])).tolist() == [1, 1]
+
+    with pytest.raises(ValueError, match="one term per vector env"):
+        term(batch([[7], [7], [7]]))  # the episodic tables are for 2 envs
+    same_counts()
+    with pytest.raises(CounterMemoryError):  # the lifelong table's cap
+        term(batch([[1], [2]]))
+    same_counts()
+    # The episodic tables' cap, hit after the lifelong table could have counted.
+    small = EpisodicCounter(2, capacity=2, max_bytes=130)  # one key per env
+    small.update(np.array([[7], [7]]))
+    term.counter, term.episodic = ExactCounter(), small
+    term.counter.update(np.array([[7], [7]]))
+    with pytest.raises(CounterMemoryError):
+        term(batch([[1], [2]]))
+    if cls is NovelDCount:
+        with pytest.raises(ValueError, match="NaN"):  # a bad s, found after s' was keyed
+            term(batch([[7.0], [7.0]], obs=[[np.nan], [0.0]]))
+    same_counts()
+    # A state refused halfway (episodic tables for 3 envs) changes neither table.
+    other = cls()
+    other(batch([[5], [5], [5]]))
+    with pytest.raises(ValueError, match="one term per vector env"):
+        term.load_state_dict(other.state_dict())
+    same_counts()
 
 
 def test_noveld_does_not_take_an_unreported_dummy_row_for_s():

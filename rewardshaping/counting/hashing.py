@@ -195,6 +195,13 @@ def key_bytes(keys: object, *, what: str = "keys") -> np.ndarray:
             f"{arr.dtype}; object/string data cannot be counted by value. Map each observation "
             "to numbers first (e.g. a FunctionKey or a UniformBins discretiser)"
         )
+    if arr.dtype.kind == "f" and arr.dtype.itemsize > 8:
+        # x86's long double is 10 bytes of value in 16 of storage; the 6 padding bytes are
+        # whatever memory held before, so equal values would get different keys.
+        raise TypeError(
+            f"{what} of dtype {arr.dtype} have padding bytes that are not part of the value; "
+            "convert them to float64 first"
+        )
     if arr.ndim == 0:
         raise ValueError(f"{what} need a leading batch axis; got a scalar")
     n = arr.shape[0]

@@ -80,18 +80,28 @@ class SimHash:
         arr = arr.reshape(arr.shape[0], math.prod(arr.shape[1:]))  # -1 fails on 0 rows
         if arr.shape[1] != self.dim:
             raise ValueError(f"SimHash built for dim={self.dim}, got rows of {arr.shape[1]} values")
-        if arr.dtype == np.float32:
-            proj = arr @ self._projection_t32
-        else:
-            proj = arr.astype(np.float64, copy=False) @ self._projection_t64
+        with np.errstate(over="ignore"):  # overflowing rows are redone below
+            if arr.dtype == np.float32:
+                proj = arr @ self._projection_t32
+            else:
+                proj = arr.astype(np.float64, copy=False) @ self._projection_t64
         # NaN/inf in a row make its projections non-finite (NaN * a = NaN, inf - inf = NaN).
         codes = np.empty((proj.shape[0], (self.bits + 7) // 8), np.uint8)
         if not _pack_signs(proj, codes):
-            bad = ~np.isfinite(proj).all(axis=1)
-            raise ValueError(
-                "NaN or inf in the input of SimHash at batch indices "
-                f"{np.flatnonzero(bad).tolist()}: a non-finite observation has no code"
-            )
+            bad = ~np.isfinite(arr).all(axis=1)
+            if bad.any():
+                raise ValueError(
+                    "NaN or inf in the input of SimHash at batch indices "
+                    f"{np.flatnonzero(bad).tolist()}: a non-finite observation has no code"
+                )
+            # Finite rows whose projection overflowed (values near the dtype's maximum): the
+            # signs of A x are those of A (x / c) for any c > 0, so project them scaled down.
+            over = np.flatnonzero(~np.isfinite(proj).all(axis=1))
+            rows = arr[over].astype(np.float64)
+            rows /= np.abs(rows).max(axis=1, keepdims=True)
+            sub = np.empty((len(over), codes.shape[1]), np.uint8)
+            _pack_signs(rows @ self._projection_t64, sub)
+            codes[over] = sub
         return codes
 
     def __repr__(self) -> str:

@@ -15,6 +15,7 @@ distinct keys is unbounded (continuous observations).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -172,9 +173,7 @@ class CountMinSketch:
     def _words(self, keys: Any) -> np.ndarray:
         words = key_bytes(keys)
         nbytes = words.shape[1]
-        if self.key_bytes is None:
-            self.key_bytes = nbytes
-        elif nbytes != self.key_bytes:
+        if self.key_bytes is not None and nbytes != self.key_bytes:
             raise ValueError(
                 f"keys of {nbytes} bytes per row, but this sketch counts keys of "
                 f"{self.key_bytes} bytes; one sketch counts one kind of key"
@@ -183,10 +182,23 @@ class CountMinSketch:
 
     def update(self, keys: Any, active: Any = None) -> np.ndarray:
         """Count one visit of every active key row; return the estimates after it (0 inactive)."""
+        return self.reserve(keys, active)()
+
+    def reserve(self, keys: Any, active: Any = None) -> Callable[[], np.ndarray]:
+        """Check the keys as :meth:`update` would and return the function that counts them.
+
+        A sketch's memory is fixed, so nothing grows; see
+        :meth:`~rewardshaping.counting.ExactCounter.reserve` for why terms use this.
+        """
         words = self._words(keys)
         active = active_mask(active, words.shape[0], self._all)
-        return _sketch(self.table, self._offsets, self._w, words, active, True,
-                       hash_secret(self.seed, words.shape[1]))  # fmt: skip
+
+        def count() -> np.ndarray:
+            self.key_bytes = words.shape[1]  # the first counted keys fix the width
+            return _sketch(self.table, self._offsets, self._w, words, active, True,
+                           hash_secret(self.seed, words.shape[1]))  # fmt: skip
+
+        return count
 
     def lookup(self, keys: Any) -> np.ndarray:
         """The current estimates for the key rows (0 for keys never counted), counting nothing."""

@@ -23,6 +23,7 @@ Within a batch, keys are counted in index order: entry i sees the counts of entr
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -71,6 +72,8 @@ def active_mask(active: Any, n: int, all_true: Filled) -> np.ndarray:
     if active is None:
         return all_true(n)
     active = np.asarray(active)
+    if n == 0 and active.shape == (0,):  # [] is float64 to NumPy, but nothing to mask
+        return all_true(0)
     if active.shape != (n,) or active.dtype != np.bool_:
         raise ValueError(
             f"active must be a bool array of shape ({n},), got {active.dtype} {active.shape}"
@@ -335,28 +338,52 @@ class _RowTables:
         nbytes = raw.shape[1]
         if n is not None and raw.shape[0] != n:
             raise ValueError(f"expected keys for {n} envs (one row each), got {raw.shape[0]}")
-        if self.width is None:
-            self.width, self.key_bytes = (nbytes + 7) // 8, nbytes
-        elif nbytes != self.key_bytes:
+        if self.key_bytes is not None and nbytes != self.key_bytes:
             raise ValueError(
                 f"keys of {nbytes} bytes per row, but this {self._kind} counts keys of "
                 f"{self.key_bytes} bytes; one table counts one kind of key"
             )
         return raw
 
-    def _add(
+    def _reserve(
         self, words: np.ndarray, rows: np.ndarray, active: np.ndarray, new_per_row: int
-    ) -> np.ndarray:
+    ) -> None:
+        # Make room for the batch's new keys, or raise before anything is counted. The first
+        # keys fix the table's key width; a batch refused here does not.
         # `new_per_row` bounds how many keys of this batch one row can gain. The bound, not a
         # bincount of the rows: this runs once per env step, where every microsecond of NumPy
         # calls shows next to a fast env.
-        top = int(self.sizes[0]) if self.rows == 1 else int(self.sizes.max())
-        if not self._ensure(top + new_per_row):
-            # Near the memory cap: grow only for the keys that are really new, or refuse the
-            # whole batch before counting any of it.
-            self._grow_or_raise(int((self.sizes + self._new_keys(words, rows, active)).max()))
+        fresh = self.width is None
+        if fresh:
+            self.width, self.key_bytes = (words.shape[1] + 7) // 8, words.shape[1]
+        try:
+            top = int(self.sizes[0]) if self.rows == 1 else int(self.sizes.max())
+            if not self._ensure(top + new_per_row):
+                # Near the memory cap: grow only for the keys that are really new, or refuse
+                # the whole batch before counting any of it.
+                new = self._new_keys(words, rows, active)
+                self._grow_or_raise(int((self.sizes + new).max()))
+        except BaseException:
+            if fresh:  # nothing was allocated: a refused first batch does not fix the width
+                self.width = self.key_bytes = None
+            raise
+
+    def _add(
+        self, words: np.ndarray, rows: np.ndarray, active: np.ndarray, new_per_row: int
+    ) -> np.ndarray:
+        self._reserve(words, rows, active, new_per_row)
+        return self._count(words, rows, active)
+
+    def _count(self, words: np.ndarray, rows: np.ndarray, active: np.ndarray) -> np.ndarray:
+        # Count a batch there is room for (after _reserve): this cannot fail.
         return _count(self._index, self._keys, self.sizes, rows, words, active, True,
                       self._secret(), self._hmask)  # fmt: skip
+
+    def _reserved(
+        self, words: np.ndarray, rows: np.ndarray, active: np.ndarray, new_per_row: int
+    ) -> Callable[[], np.ndarray]:
+        self._reserve(words, rows, active, new_per_row)
+        return lambda: self._count(words, rows, active)
 
     def _new_keys(self, words: np.ndarray, rows: np.ndarray, active: np.ndarray) -> np.ndarray:
         absent = self._lookup(words, rows, active) == 0
@@ -368,7 +395,7 @@ class _RowTables:
         return fresh.sizes
 
     def _lookup(self, words: np.ndarray, rows: np.ndarray, active: np.ndarray) -> np.ndarray:
-        if self._index is None:
+        if self._index is None:  # an empty table: every count is 0 (and no width is fixed)
             return np.zeros(words.shape[0], np.int64)
         return _count(self._index, self._keys, self.sizes, rows, words, active, False,
                       self._secret(), self._hmask)  # fmt: skip
@@ -424,7 +451,12 @@ class _RowTables:
         }  # fmt: skip
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Replace the counts by those of :meth:`state_dict` (the settings must match)."""
+        """Replace the counts by those of :meth:`state_dict` (the settings must match).
+
+        A state that cannot be loaded (other settings, more than ``max_bytes``, a hash-only
+        state saved under another key hash) raises and leaves this table as it was: the state
+        is loaded into new arrays, which replace the table's only at the end.
+        """
         want = (self._kind, self.rows, self.store_keys, self.hash_bits, self.seed)
         got = tuple(state.get(k) for k in ("kind", "rows", "store_keys", "hash_bits", "seed"))
         if got != want:
@@ -435,26 +467,31 @@ class _RowTables:
         counts = np.asarray(state["counts"], np.int64)
         if (counts <= 0).any():
             raise ValueError("state has non-positive counts; it is not a counter state")
-        self.width, self.key_bytes = state["width"], state["key_bytes"]
-        self._index = self._keys = None
-        self.sizes[:] = 0
-        if self.width is not None:
-            self._grow_or_raise(max(int(state.get("capacity", 0) * self.max_load), 1))
-            wk = self.width if self.store_keys else 0
+        if state["width"] is not None and not self.store_keys and state.get("hash") != HASH_VERSION:
+            raise ValueError(
+                f"this hash-only state was saved with key hash {state.get('hash')!r}, this "
+                f"version hashes keys with {HASH_VERSION!r}; its counts cannot be matched "
+                "to keys (store_keys=True states can be restored across versions)"
+            )
+        new = _RowTables(self.rows, self._capacity0, max_load=self.max_load,
+                         store_keys=self.store_keys, max_bytes=self.max_bytes,
+                         hash_bits=self.hash_bits, seed=self.seed)  # fmt: skip
+        new._kind = self._kind  # names this table in a CounterMemoryError
+        new.width, new.key_bytes = state["width"], state["key_bytes"]
+        if new.width is not None:
+            # The saved table's size when it fits under max_bytes (capacity never shrinks, so
+            # it may be far more than the entries need); otherwise what the entries need.
+            new._ensure(max(int(state.get("capacity", 0) * self.max_load), 1))
+            wk = new.width if self.store_keys else 0
             keys = np.asarray(state["keys"], np.uint64).reshape(len(counts), wk)
             if self.store_keys:  # the keys are there: hash them as this version does
-                raw = np.ascontiguousarray(keys).view(np.uint8)[:, : self.key_bytes]
+                raw = np.ascontiguousarray(keys).view(np.uint8)[:, : new.key_bytes]
                 hashes = hash_keys(raw, self.seed, strong=False) & self._hmask
-            elif state.get("hash") == HASH_VERSION:
-                hashes = np.asarray(state["hashes"], np.uint64)
             else:
-                raise ValueError(
-                    f"this hash-only state was saved with key hash {state.get('hash')!r}, this "
-                    f"version hashes keys with {HASH_VERSION!r}; its counts cannot be matched "
-                    "to keys (store_keys=True states can be restored across versions)"
-                )
-            entries = (np.asarray(state["entry_rows"], np.int64), hashes, keys, counts)
-            self._merge_entries(entries)
+                hashes = np.asarray(state["hashes"], np.uint64)
+            new._merge_entries((np.asarray(state["entry_rows"], np.int64), hashes, keys, counts))
+        self.width, self.key_bytes = new.width, new.key_bytes
+        self.sizes, self._index, self._keys = new.sizes, new._index, new._keys
 
     def _as_dict(self, row: int) -> dict[Any, int]:
         if self._index is None:
@@ -518,6 +555,26 @@ class ExactCounter(_RowTables):
         mask = active_mask(active, len(words), self._all)
         new = len(words) if active is None else int(np.count_nonzero(mask))
         return self._add(words, self._rows(len(words)), mask, new)
+
+    def reserve(self, keys: Any, active: Any = None) -> Callable[[], np.ndarray]:
+        """Make room for the active key rows (or raise as :meth:`update` would), counting nothing.
+
+        Returns the function that counts them: ``reserve(keys, active)()`` is
+        ``update(keys, active)``. A term that counts one batch in two tables reserves in both
+        before counting in either, so that a batch one of them refuses is counted in neither.
+        Call the returned function before anything else changes this table.
+
+        Example:
+            >>> import numpy as np
+            >>> c = ExactCounter()
+            >>> count = c.reserve(np.array([[1], [1]]))
+            >>> len(c), count().tolist(), len(c)
+            (0, [1, 2], 1)
+        """
+        words = self._bytes(keys, None)
+        mask = active_mask(active, len(words), self._all)
+        new = len(words) if active is None else int(np.count_nonzero(mask))
+        return self._reserved(words, self._rows(len(words)), mask, new)
 
     def lookup(self, keys: Any) -> np.ndarray:
         """The current counts of the key rows (0 for unseen keys), counting nothing."""
@@ -583,6 +640,11 @@ class EpisodicCounter(_RowTables):
         words = self._bytes(keys, self.rows)
         # Row i of the batch goes to env i's table: at most one new key per table.
         return self._add(words, self._env_rows, active_mask(active, self.rows, self._all), 1)
+
+    def reserve(self, keys: Any, active: Any = None) -> Callable[[], np.ndarray]:
+        """Make room for key row i in env i's table; see :meth:`ExactCounter.reserve`."""
+        words = self._bytes(keys, self.rows)
+        return self._reserved(words, self._env_rows, active_mask(active, self.rows, self._all), 1)
 
     def lookup(self, keys: Any) -> np.ndarray:
         """Env i's episode count of key row i (0 if unseen), counting nothing."""

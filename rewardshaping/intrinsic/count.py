@@ -102,15 +102,30 @@ class _CountTerm(RewardTerm):
 
     def _episodic(self, n: int) -> EpisodicCounter:
         if self.episodic is None:
-            self.episodic = EpisodicCounter(
-                n, self._episodic_capacity or 256, max_bytes=self._max_bytes
-            )
-        elif self.episodic.num_envs != n:
+            self.episodic = self._new_episodic(n)
+        self._check_envs(n)
+        return self.episodic
+
+    def _new_episodic(self, n: int) -> EpisodicCounter:
+        return EpisodicCounter(n, self._episodic_capacity or 256, max_bytes=self._max_bytes)
+
+    def _check_envs(self, n: int) -> None:
+        if self.episodic is not None and self.episodic.num_envs != n:
             raise ValueError(
                 f"{self.name!r} counts episodes of {self.episodic.num_envs} envs but got a batch "
                 f"of {n}; use one term per vector env"
             )
-        return self.episodic
+
+    def _count_both(self, keys: np.ndarray, batch: Transitions) -> tuple[np.ndarray, np.ndarray]:
+        """Lifelong and episodic counts of the batch's keys, counted in both tables or neither.
+
+        The episodic tables make room first (or raise: a wrong number of envs, their memory
+        cap); the lifelong table then counts or refuses the batch as a whole; the episodic
+        tables count last, which cannot fail.
+        """
+        count_episodic = self._episodic(batch.num_envs).reserve(keys, batch.active)
+        lifelong = self.counter.update(keys, batch.active)
+        return lifelong, count_episodic()
 
     def reset(self, mask: np.ndarray) -> None:
         if self.episodic is not None:
@@ -129,15 +144,20 @@ class _CountTerm(RewardTerm):
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
+        # All or nothing: the episodic state is loaded into a new table and the counters'
+        # own load_state_dict leave them as they were when they refuse a state, so a state
+        # refused halfway does not leave new lifelong counts next to old episodic ones.
         if (state.get("counter") is None) != (self.counter is None):
             raise ValueError(f"state of {self.name!r} does not match this term's counters")
+        ep = state.get("episodic")
+        episodic = None
+        if ep is not None:
+            self._check_envs(int(ep["rows"]))
+            episodic = self._new_episodic(int(ep["rows"]))
+            episodic.load_state_dict(ep)
         if self.counter is not None:
             self.counter.load_state_dict(state["counter"])
-        ep = state.get("episodic")
-        if ep is None:
-            self.episodic = None
-        else:
-            self._episodic(int(ep["rows"])).load_state_dict(ep)
+        self.episodic = episodic
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, key={self.key!r}, beta={self.beta})"
@@ -270,7 +290,5 @@ class GlobalEpisodicCountBonus(_CountTerm):
         self.episodic_mode = _check_mode(episodic, ("sqrt", "first_visit"), "episodic")
 
     def __call__(self, batch: Transitions) -> np.ndarray:
-        keys = self.key(batch)
-        glob = self.counter.update(keys, batch.active)
-        ep = self._episodic(batch.num_envs).update(keys, batch.active)
+        glob, ep = self._count_both(self.key(batch), batch)
         return _count_decay(glob, self.mode, self.beta) * _count_decay(ep, self.episodic_mode)

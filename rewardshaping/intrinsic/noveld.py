@@ -69,11 +69,15 @@ class NovelDCount(_CountTerm):
     def __call__(self, batch: Transitions) -> np.ndarray:
         active = batch.active
         keys = self.key(batch)
-        n_next = self.counter.update(keys, active)
-        first = self._episodic(batch.num_envs).update(keys, active) == 1
-        try:
-            n_prev = self.counter.lookup(self.key(batch, "obs"))
+        try:  # both keys before counting: a bad s (NaN) must not leave s' counted
+            prev_keys = self.key(batch, "obs")
         except KeyUnavailableError:
+            prev_keys = None
+        n_next, n_ep = self._count_both(keys, batch)
+        first = n_ep == 1
+        if prev_keys is not None:
+            n_prev = self.counter.lookup(prev_keys)
+        else:
             n_prev = self._previous_counts(keys.shape[0])
         self._prev_key = np.array(keys, copy=True)
         # An InfoKey row the env did not report (a dummy row whose reset info lacks the key)
