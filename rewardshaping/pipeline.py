@@ -224,10 +224,11 @@ class RewardPipeline:
         if not np.isfinite(arr).all():
             bad = np.flatnonzero(~np.isfinite(arr))
             if self.on_invalid == "raise":
+                why = getattr(term, "last_invalid", None)  # a term's own account, if it has one
                 raise RewardTermError(
                     f"term {term.name!r} returned {arr[bad[0]]} at env index {int(bad[0])} "
-                    f"(non-finite at indices {bad.tolist()}); fix the term, or pass "
-                    f"on_invalid='clip' or 'zero'"
+                    f"(non-finite at indices {bad.tolist()}){': ' + why if why else ''}; fix "
+                    f"the term, or pass on_invalid='clip' or 'zero'"
                 )
             if term.name not in self._warned:
                 self._warned.add(term.name)

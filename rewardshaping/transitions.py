@@ -162,6 +162,77 @@ class Transitions:
                 )
         return values
 
+    def next_info(
+        self, key: str, *, term: str | None = None, rows: np.ndarray | None = None
+    ) -> np.ndarray | None:
+        """The info values ``key`` describing each env's s' (``next_obs``), length N.
+
+        Like :meth:`info`, except for a ``SAME_STEP`` vector env: there a finished env's
+        top-level info is already the next episode's reset info, and its s' is described by
+        ``info["final_info"]``, which is read for those envs instead. ``rows`` (default: the
+        active envs) must have a value, or :class:`MissingInfoError` names them; other rows
+        hold whatever Gymnasium filled in (0 or None). None if no env reported the key and
+        no row needs it.
+
+        Example:
+            >>> import numpy as np
+            >>> b = Transitions.from_arrays(np.zeros(2), [0, 0], np.zeros(2), [0, 0],
+            ...     terminated=[True, False], infos={
+            ...         "x": np.array([0.0, 5.0]), "_x": np.array([True, True]),  # env 0 reset
+            ...         "final_info": {"x": np.array([9.0, 0.0]), "_x": np.array([True, False])},
+            ...         "_final_info": np.array([True, False])})
+            >>> b.next_info("x").tolist()
+            [9.0, 5.0]
+        """
+        need = self.active if rows is None else np.asarray(rows, bool)
+        fin = self.final_rows
+        top = self.info(key, term=term, rows=need & ~fin)
+        if not fin.any():
+            return top
+        final = self.infos["final_info"]
+        missing = need & fin & ~_reported(final, key, self.num_envs)
+        if missing.any():
+            who = f" (needed by {term!r})" if term else ""
+            raise MissingInfoError(
+                f"info key {key!r} is missing from info['final_info'] (the last state of a "
+                f"finished episode) for env indices {np.flatnonzero(missing).tolist()}{who}"
+            )
+        if key not in final:
+            return top
+        fv = np.asarray(final[key])
+        if top is None:
+            out = np.zeros_like(fv) if fv.dtype != object else np.full(fv.shape, None, object)
+        else:
+            top = np.asarray(top)
+            out = top.astype(np.result_type(top, fv), copy=True)
+        out[fin] = fv[fin]
+        return out
+
+    def next_info_reported(self, key: str) -> np.ndarray:
+        """Which envs reported ``key`` for s' (see :meth:`next_info`); bool of shape (N,)."""
+        reported = _reported(self.infos, key, self.num_envs)
+        fin = self.final_rows
+        if fin.any():
+            reported = np.where(fin, _reported(self.infos["final_info"], key, self.num_envs),
+                                reported)  # fmt: skip
+        return reported
+
+    @property
+    def final_rows(self) -> np.ndarray:
+        """The envs whose s' is described by ``info["final_info"]`` (``SAME_STEP`` autoreset)."""
+        if "final_info" not in self.infos or not self.done.any():
+            return np.zeros(self.num_envs, bool)
+        reported = self.infos.get("_final_info")
+        return self.done & (True if reported is None else np.asarray(reported, bool))
+
+
+def _reported(infos: Mapping[str, Any], key: str, n: int) -> np.ndarray:
+    """Which of n envs reported info ``key`` (Gymnasium's ``_key`` mask; all if it has none)."""
+    if key not in infos:
+        return np.zeros(n, bool)
+    mask = infos.get("_" + key)
+    return np.ones(n, bool) if mask is None else np.asarray(mask, bool)
+
 
 def batch_obs(obs: Any) -> Any:
     """Add a leading batch axis of size 1 to a single env's observation (any nesting).

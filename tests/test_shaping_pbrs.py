@@ -53,6 +53,38 @@ def test_vector_never_pays_across_autoreset(countdown_vec, mode):
         prev_done = term
 
 
+@pytest.mark.parametrize("mode", [AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP])
+@pytest.mark.parametrize("lengths", [(2, 3), (2, 2)])
+def test_info_potential_reads_the_true_last_state_in_every_autoreset_mode(countdown_vec, mode,
+                                                                          lengths):  # fmt: skip
+    # Countdown reports info["t"] from step() only, and truncates: gamma * Phi(s') is paid on the
+    # last step, with s' the true last state (SAME_STEP: in final_info, not the reset info).
+    # lengths (2, 2): every env is on the NEXT_STEP dummy step at once, and none reports "t".
+    n = len(lengths)
+    envs = ShapedVectorEnv(countdown_vec(mode, lengths=lengths, truncate=True),
+                           PotentialShaping(InfoPotential("t"), GAMMA))  # fmt: skip
+    envs.reset(seed=0)
+    t_real = np.zeros(n)  # the true t after each env's last real step
+    prev_done = np.zeros(n, bool)
+    for _ in range(8):
+        _, _, _, trunc, info = envs.step(np.zeros(n, int))
+        real = ~prev_done if mode is AutoresetMode.NEXT_STEP else np.ones(n, bool)
+        t_real = np.where(real, (t_real % np.array(lengths)) + 1, t_real)
+        expect = np.where(real, GAMMA * t_real - (t_real - 1), 0.0)
+        np.testing.assert_allclose(info["reward_terms"]["shaping"], expect, rtol=1e-6)
+        prev_done = trunc
+
+
+@pytest.mark.parametrize("on_invalid", ["zero", "clip"])
+def test_potential_shaping_follows_the_pipelines_on_invalid(countdown, on_invalid):
+    phi = FunctionPotential(lambda o: np.where(o[:, 0] > 0, np.inf, 0.0))  # Phi(s') = inf
+    env = ShapedEnv(countdown(3), PotentialShaping(phi, GAMMA), on_invalid=on_invalid)
+    env.reset()
+    with pytest.warns(RuntimeWarning, match="non-finite"):
+        f = env.step(0)[4]["reward_terms"]["shaping"]
+    assert f == 0.0 if on_invalid == "zero" else np.isfinite(f) and f > 0
+
+
 class Direct(RewardTerm):
     """gamma * Phi(s') - Phi(s) computed from the batch with no cache, for comparison."""
 

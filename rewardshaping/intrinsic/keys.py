@@ -123,14 +123,6 @@ def _stack_objects(arr: np.ndarray, what: str) -> np.ndarray:
     return out.reshape(out.shape[0], -1) if arr.ndim == 1 else out
 
 
-def _reported(infos: dict, name: str, n: int) -> np.ndarray:
-    """Which of n envs reported info ``name`` (Gymnasium's ``_name`` mask; all if it has none)."""
-    if name not in infos:
-        return np.zeros(n, bool)
-    mask = infos.get("_" + name)
-    return np.ones(n, bool) if mask is None else np.asarray(mask, bool)
-
-
 def _field(obs: Any, field: str | None, what: str) -> Any:
     if isinstance(obs, dict):
         if field is None:
@@ -249,21 +241,11 @@ class InfoKey(StateKey):
         return cols[0] if len(cols) == 1 else np.concatenate(cols, axis=1)
 
     def _values_of(self, batch: Transitions, name: str, label: str) -> np.ndarray:
-        # With a SAME_STEP vector env, a finished env's s' is described by
-        # info["final_info"], and its top-level info is already the next episode's reset
-        # info: s' values come from the former for those envs and from the latter for the
-        # others, and each is required only where an active env needs it.
-        fin_rows = self._final_rows(batch)
-        top = batch.info(name, term=self._repr, rows=batch.active & ~fin_rows)
-        top = None if top is None else _checked(top, batch, label)
-        reported = _reported(batch.infos, name, batch.num_envs)
-        final = None
-        if fin_rows.any():
-            final = self._final_values(batch, name, fin_rows & batch.active)
-            in_final = _reported(batch.infos["final_info"], name, batch.num_envs)
-            reported = np.where(fin_rows, in_final, reported)
-        self.reported &= reported
-        if top is None and final is None:
+        # Transitions.next_info reads a SAME_STEP finished env's s' from info["final_info"]
+        # and requires a value only where an active env needs one.
+        values = batch.next_info(name, term=self._repr)
+        self.reported &= batch.next_info_reported(name)
+        if values is None:
             # No env reported the key and none needs it (every row is a dummy autoreset row
             # whose reset info lacks it): nothing is counted, but the rows must keep the
             # key's shape, known from an earlier step.
@@ -274,42 +256,9 @@ class InfoKey(StateKey):
                 )
             shape, dtype = self._shapes[name]
             return np.zeros((batch.num_envs,) + shape, dtype)
-        if final is None:
-            out = top
-        else:
-            out = np.zeros_like(final) if top is None else np.array(top, copy=True)
-            out[fin_rows] = final[fin_rows].reshape(out[fin_rows].shape)
+        out = _checked(values, batch, label)
         self._shapes[name] = (out.shape[1:], out.dtype)
         return out
-
-    @staticmethod
-    def _final_rows(batch: Transitions) -> np.ndarray:
-        """The envs whose s' is described by ``info["final_info"]`` (SAME_STEP autoreset)."""
-        if "final_info" not in batch.infos or not batch.done.any():
-            return np.zeros(batch.num_envs, bool)
-        reported = batch.infos.get("_final_info")
-        return batch.done & (True if reported is None else np.asarray(reported, bool))
-
-    def _final_values(self, batch: Transitions, name: str, need: np.ndarray) -> np.ndarray | None:
-        """``final_info[name]`` for every env (numeric), requiring it where ``need``."""
-        final = batch.infos["final_info"]
-        if name not in final:
-            missing = need
-        else:
-            reported = final.get("_" + name)  # Gymnasium's mask of the envs that reported it
-            missing = need & ~np.asarray(reported, bool) if reported is not None else need & False
-        if missing.any():
-            raise MissingInfoError(
-                f"info key {name!r} is missing from info['final_info'] (the last state of a "
-                f"finished episode) for env indices {np.flatnonzero(missing).tolist()} (needed "
-                f"by {self._repr!r})"
-            )
-        if name not in final:
-            return None
-        fv = np.asarray(final[name])
-        if fv.dtype == object:
-            fv = _stack_objects(fv, f"final_info[{name!r}]")
-        return fv
 
     def __repr__(self) -> str:
         return self._repr

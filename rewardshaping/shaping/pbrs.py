@@ -61,6 +61,7 @@ class PotentialShaping(RewardTerm):
             raise ValueError(f"gamma must be in [0, 1], got {gamma}")
         self.potential = potential
         self.gamma = gamma
+        self.last_invalid: str | None = None  # why the last call returned NaN/inf, if it did
         self._cache: np.ndarray | None = None  # Phi(s) of each env's current state
         self._valid: np.ndarray | None = None  # whether the cache holds that env's current state
 
@@ -98,10 +99,13 @@ class PotentialShaping(RewardTerm):
         phi_next_paid = np.where(batch.terminated, 0.0, phi_next)
         out = self.gamma * phi_next_paid - phi_s
         out[~batch.active] = 0.0  # the dummy reset step: next_obs starts a new episode
+        # A non-finite potential is returned, not raised: the pipeline's on_invalid decides
+        # (raise by default, or clip/zero), and its error quotes this description.
         bad = ~np.isfinite(out) & batch.active
+        self.last_invalid = None
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
-            raise ValueError(
+            self.last_invalid = (
                 f"potential {self.potential.name!r} is not finite at env index {i} "
                 f"(Phi(s)={phi_s[i]}, Phi(s')={phi_next[i]})"
             )

@@ -173,8 +173,17 @@ class InfoPotential(Potential):
         )
 
     def next_values(self, batch, t_next):
-        values = batch.info(self.key, term=f"potential {self.name}")
-        return self.scale * np.asarray(values, dtype=np.float64)
+        # Phi(s') is needed only where it is paid: active, non-terminal steps. A SAME_STEP env's
+        # finished envs are read from info["final_info"] (Transitions.next_info), not from
+        # the next episode's reset info; an all-dummy NEXT_STEP step needs nothing.
+        need = batch.active & ~batch.terminated
+        values = batch.next_info(self.key, term=f"potential {self.name}", rows=need)
+        if values is None:
+            return np.zeros(batch.num_envs)
+        values = np.asarray(values)
+        if values.dtype == object:  # None where an env that needs nothing did not report
+            values = np.array([0.0 if v is None else v for v in values], np.float64)
+        return self.scale * values.astype(np.float64)
 
     def start_values(self, obs, t, n):
         return np.full(n, self.initial)
