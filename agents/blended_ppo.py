@@ -33,6 +33,7 @@ separate critics, an ablation.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -87,7 +88,13 @@ class BlendConfig:
             much (0: off). Heuristics must then earn their weight: a heuristic that stops the
             agent from ever collecting primary reward fades until the agent explores unshaped
             and the meta-gradient, fed again, can judge it. It also costs a good heuristic
-            weight while the primary reward is still unseen.
+            weight while the primary reward is still unseen. Without a ``fade_floor`` the
+            fading has no bound: the meta-gradient of a logit scales with ``w (1 - w/w_max)``,
+            so a weight faded far (about 1e-6 of ``w_max`` after 70 such rollouts at decay
+            0.2) is in effect off for good, and in float32 it reaches exactly 0.
+        fade_floor: the decay stops at this weight, as a fraction of ``w_max`` (0: no floor,
+            the default, which the recorded runs of ``experiments/pbrs_blend.md`` used). At
+            0.01 a faded heuristic keeps 1% of its range and a meta step can still raise it.
         relative_scale: with PPO's advantage normalisation (``norm_adv``), rescale each
             heuristic's advantages to the spread of PPO's own advantages before weighting
             (see :meth:`BlendedPPO._relative`); False weighs raw advantages.
@@ -112,6 +119,7 @@ class BlendConfig:
     learn_weights: bool = True
     require_primary_reward: bool = True
     no_evidence_decay: float = 0.0
+    fade_floor: float = 0.0
     reset_policy_below: float = 0.0
     relative_scale: bool = True
 
@@ -122,6 +130,8 @@ class BlendConfig:
             raise ValueError(
                 f"BlendConfig.no_evidence_decay must be >= 0, got {self.no_evidence_decay}"
             )
+        if not 0.0 <= self.fade_floor < 1.0:
+            raise ValueError(f"BlendConfig.fade_floor must be in [0, 1), got {self.fade_floor}")
         if isinstance(self.w_init, list):
             self.w_init = tuple(self.w_init)
         self.head_hidden = tuple(int(h) for h in self.head_hidden)
@@ -387,6 +397,9 @@ class BlendedPPO(PPO):
         elif bc.learn_weights and bc.no_evidence_decay > 0 and not evidence:
             with torch.no_grad():
                 self.blend_weights.logit.sub_(bc.no_evidence_decay)
+                if bc.fade_floor > 0:  # w = w_max * sigmoid(logit) >= fade_floor * w_max
+                    floor = math.log(bc.fade_floor / (1.0 - bc.fade_floor))
+                    self.blend_weights.logit.clamp_(min=floor)
             faded = max(self.heuristic_weights().values()) < bc.reset_policy_below
             if faded and not self.policy_was_reset:
                 self._reset_policy()

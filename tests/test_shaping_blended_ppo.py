@@ -193,6 +193,12 @@ def test_no_evidence_decay_lowers_weights_only_after_rollouts_without_primary_re
     assert off.learn(max_iterations=2).heuristic_weights()["one"] == pytest.approx(0.5)
     with pytest.raises(ValueError, match="no_evidence_decay"):
         BlendConfig(no_evidence_decay=-1.0)
+    # With a floor the fading stops at fade_floor * w_max, where a meta step can still act.
+    floored = BlendConfig(w_init=0.5, w_max=1.0, no_evidence_decay=5.0, fade_floor=0.01)
+    agent = BlendedPPO(never, heuristics={"one": ones}, blend=floored).learn(max_iterations=3)
+    assert agent.heuristic_weights()["one"] == pytest.approx(0.01, rel=1e-4)
+    with pytest.raises(ValueError, match="fade_floor"):
+        BlendConfig(fade_floor=1.0)
 
 
 def test_policy_restarts_once_when_every_weight_has_faded():
