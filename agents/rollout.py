@@ -50,7 +50,9 @@ def gae(
         [3.0, 4.0, 6.0]
     """
     if rewards.device.type == "cpu":  # one compiled loop instead of ~6 tensor ops per step
-        out = torch.empty_like(rewards)
+        # Contiguous: the kernel writes through out's NumPy view, and .contiguous() of a
+        # non-contiguous out (empty_like keeps a transposed input's strides) would be a copy.
+        out = torch.empty(rewards.shape, dtype=rewards.dtype)
         arrays = (rewards, values, next_values, terminated, ends, out)
         _gae_kernel(*(x.detach().contiguous().numpy() for x in arrays), float(gamma), float(lam))
         return out

@@ -77,6 +77,9 @@ def test_gae_matches_its_definition(seed, t_max, n, gamma, lam):
     args = [torch.tensor(x) for x in (r, v, nv, term, ends)]
     np.testing.assert_allclose(gae(*args, gamma, lam).numpy(), expected, atol=1e-9)  # compiled
     np.testing.assert_allclose(gae_torch(*args, gamma, lam).numpy(), expected, atol=1e-9)
+    # Dense but not contiguous inputs (transposed views) give the same advantages.
+    views = [torch.tensor(np.ascontiguousarray(x.T)).T for x in (r, v, nv, term, ends)]
+    np.testing.assert_allclose(gae(*views, gamma, lam).numpy(), expected, atol=1e-9)
 
 
 # -- truncation bootstrapping and dummy steps ---------------------------------------------------

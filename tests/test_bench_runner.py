@@ -196,3 +196,19 @@ def test_toolkit_backend_resumes_exactly_after_a_failure(tmp_path, monkeypatch):
     status = json.loads((out / run.run_id / "status.json").read_text())
     assert status["resumed_from_step"] == 128
     assert metrics(out) == metrics(tmp_path / "ref")
+
+
+def test_report_plots_methods_with_different_numbers_of_evaluations(tmp_path):
+    # A PPO whose rollouts overshoot eval_every logs fewer rows than a finer method.
+    suite = {"name": "s", "envs": [{"name": "E", "max_score": 1.0, "min_score": 0.0}],
+             "methods": [{"name": "fine"}, {"name": "coarse"}], "seeds": [0, 1, 2],
+             "budget": 1000, "eval_episodes": 5}  # fmt: skip
+    (tmp_path / "suite.json").write_text(json.dumps(suite))
+    for method, steps in (("fine", range(100, 1001, 100)), ("coarse", (512, 1024))):
+        for seed in suite["seeds"]:
+            folder = RunFolder(tmp_path, f"E/{method}/seed{seed}")
+            rows = [{"step": st, "eval_return": 0.1 * seed + st / 2000, "eval_success": 0.5,
+                     "train_return": 0.0} for st in steps]  # fmt: skip
+            folder.set_status("done", metrics_sha256=folder.write_metrics(rows))
+    report = write_report(tmp_path, reps=50, plots=True)
+    assert (report.parent / "curves.png").exists()

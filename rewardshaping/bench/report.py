@@ -52,10 +52,15 @@ def _normalise(value: float, env: dict) -> float:
     return (value - env["min_score"]) / span if span else value
 
 
-def _score_matrices(res: dict, column: str = "eval_return", step_index: int = -1):
+def _score_matrices(
+    res: dict, column: str = "eval_return", step_index: int = -1, only: str | None = None
+):
+    # `only`: one method's matrix (its runs may have more evaluation rows than the others')
     suite, runs = res["suite"], res["runs"]
     out = {}
     for method in suite["methods"]:
+        if only is not None and method["name"] != only:
+            continue
         cols = []
         for env in suite["envs"]:
             vals = [
@@ -164,7 +169,7 @@ def _plots(res: dict, scores: dict, est: dict, out: Path, reps: int) -> None:
         n_points = min(len(r) for (e, mm, s), r in runs.items() if mm == m)
         steps, mid, lo, hi = [], [], [], []
         for k in range(n_points):
-            mat = _score_matrices(res, step_index=k)[m]
+            mat = _score_matrices(res, step_index=k, only=m)[m]
             steps.append(next(r[k]["step"] for (e, mm, s), r in runs.items() if mm == m))
             a, b = stratified_bootstrap_ci(mat, iqm, reps=max(reps // 4, 200), seed=k)
             mid.append(iqm(mat))
