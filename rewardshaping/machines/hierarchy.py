@@ -93,7 +93,7 @@ class RewardMachineHierarchy:
         self.root = root
         self.name = name or root
         self.location = location
-        for m in self.machines.values():
+        for key, m in self.machines.items():
             for e in m.edges:
                 if e.call is not None and e.call not in self.machines:
                     raise SpecError(f"call to unknown machine {e.call!r}", e.location)
@@ -103,9 +103,10 @@ class RewardMachineHierarchy:
                         e.location,
                         expected="constant rewards",
                     )
-            if m.name != self.root and not m.accepting:
+            # The key, not ``m.name``: calls and ``root`` name machines by their key.
+            if key != self.root and not m.accepting:
                 raise SpecError(
-                    f"machine {m.name!r} is called but has no accepting state",
+                    f"machine {key!r} is called but has no accepting state",
                     m.location,
                     expected="a terminal state with accepting: true",
                 )

@@ -6,18 +6,34 @@ every machine state of every task learns from each transition. The union machine
 task's states as ``"task:state"``; start an episode of task ``k`` with
 ``env.reset(options={"machine_state": union.index[f"{k}:{initial}"]})``
 (:func:`task_initial_states`).
+
+The tasks share one labelling function, so an ``exclusive`` declaration of one task (events of
+the world that never co-occur) holds for every task; where the declarations differ, the union
+keeps each as groups over that task's propositions.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from rewardshaping.machines.machine import SINK, Edge, RewardMachine
+from rewardshaping.machines.valuations import Exclusivity
 
-__all__ = ["union_machine", "task_initial_states"]
+__all__ = ["UnionMachine", "union_machine", "task_initial_states"]
 
 
-def union_machine(machines: Mapping[str, RewardMachine], name: str = "union") -> RewardMachine:
+class UnionMachine(RewardMachine):
+    """A :class:`RewardMachine` built by :func:`union_machine`; ``task_initials`` maps each task
+    to its initial state in the union (task names may contain ``":"``, so state names alone
+    cannot tell the tasks apart)."""
+
+    def __init__(self, *args: Any, task_initials: Mapping[str, str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.task_initials: dict[str, str] = dict(task_initials)
+
+
+def union_machine(machines: Mapping[str, RewardMachine], name: str = "union") -> UnionMachine:
     """The disjoint union of ``machines`` (task name -> machine), sharing one sink.
 
     All machines must use the same no-match rule (and sink reward).
@@ -36,6 +52,7 @@ def union_machine(machines: Mapping[str, RewardMachine], name: str = "union") ->
     terminal: dict[str, bool] = {}
     edges: list[Edge] = []
     props: dict[str, None] = {}
+    owner: dict[str, str] = {}
     for task, m in machines.items():
         if m.calls:
             raise TypeError(f"machine {task!r} has calls; flatten its hierarchy first")
@@ -43,9 +60,13 @@ def union_machine(machines: Mapping[str, RewardMachine], name: str = "union") ->
         for s in m.states:
             if s == SINK:
                 continue
-            states.append(f"{task}:{s}")
+            full = f"{task}:{s}"
+            if full in owner:  # e.g. task "a" with state "b:u" and task "a:b" with state "u"
+                raise ValueError(f"tasks {owner[full]!r} and {task!r} both name a state {full!r}")
+            owner[full] = task
+            states.append(full)
             if s in m.terminal:
-                terminal[f"{task}:{s}"] = s in m.accepting
+                terminal[full] = s in m.accepting
         for e in m.edges:
             edges.append(
                 Edge(
@@ -57,10 +78,9 @@ def union_machine(machines: Mapping[str, RewardMachine], name: str = "union") ->
                     location=e.location,
                 )
             )
-    exclusives = {m.exclusive for m in machines.values()}
     first = next(iter(machines.values()))
     initial = f"{next(iter(machines))}:{first.initial}"
-    return RewardMachine(
+    return UnionMachine(
         states,
         initial,
         edges,
@@ -68,16 +88,41 @@ def union_machine(machines: Mapping[str, RewardMachine], name: str = "union") ->
         propositions=sorted(props),
         no_match=no_match,
         sink_reward=sink_reward,
-        exclusive=exclusives.pop() if len(exclusives) == 1 else None,
+        exclusive=_union_exclusive(machines),
         name=name,
+        task_initials={task: f"{task}:{m.initial}" for task, m in machines.items()},
     )
 
 
+def _union_exclusive(machines: Mapping[str, RewardMachine]) -> Exclusivity:
+    """Every task's exclusivity, as groups over the task's own propositions where they differ
+    (``Exclusivity.all()`` of one task says nothing about another task's other events)."""
+    exclusives = {m.exclusive for m in machines.values()}
+    if len(exclusives) == 1:
+        return exclusives.pop()
+    groups: dict[tuple[str, ...], None] = {}
+    for m in machines.values():
+        own = [m.propositions] if m.exclusive.everything else m.exclusive.groups
+        groups.update(dict.fromkeys(tuple(g) for g in own))
+    return Exclusivity(list(groups))
+
+
 def task_initial_states(union: RewardMachine, tasks: list[str]) -> list[int]:
-    """Index of each task's initial state in a :func:`union_machine` (tasks in union order)."""
-    out = []
-    for task in tasks:
-        prefix = f"{task}:"
-        first = next(i for i, s in enumerate(union.states) if s.startswith(prefix))
-        out.append(first)
-    return out
+    """Index of each task's initial state in a :func:`union_machine`.
+
+    Example:
+        >>> from rewardshaping.machines import parse_machine
+        >>> m = parse_machine("initial: start\\nterminal: [done]\\nedges: [{from: start, to: done, when: a}]")
+        >>> u = union_machine({"a:b": m, "a": m})
+        >>> [u.states[i] for i in task_initial_states(u, ["a", "a:b"])]
+        ['a:start', 'a:b:start']
+    """
+    if not isinstance(union, UnionMachine):
+        raise TypeError(
+            f"machine {union.name!r} does not record its tasks; build it with union_machine()"
+        )
+    initials = union.task_initials
+    unknown = [t for t in tasks if t not in initials]
+    if unknown:
+        raise ValueError(f"unknown task(s) {unknown}; the union holds {list(initials)}")
+    return [union.index[initials[t]] for t in tasks]

@@ -32,6 +32,7 @@ import numpy as np
 from rewardshaping.machines.formulas import TRUE, Formula, conjoin
 from rewardshaping.machines.hierarchy import Frame, RewardMachineHierarchy
 from rewardshaping.machines.machine import RewardMachine
+from rewardshaping.machines.qlearning import env_termination
 
 __all__ = ["OptionLearner", "OptionConfig", "flat_hierarchy"]
 
@@ -259,7 +260,9 @@ class OptionLearner:
         old_stack, u2 = self._stack(obs), int(next_obs["machine_state"])
         new_stack = self.stacks[u2]
         true = {p for p, on in zip(self.flat.propositions, info["labels"], strict=True) if on}
-        env_terminated = bool(terminated) and not bool(self.flat.is_terminal[u2])
+        # The env's own termination, not the product's: the env may end on the step the machine
+        # does, and then no option (leaf or machine) has a future to bootstrap from.
+        env_terminated = env_termination(info, terminated, self.flat.is_terminal[u2])
         self.t += 1
         if learn:
             mask = self.flat._mask_of_set(true)
@@ -272,12 +275,14 @@ class OptionLearner:
             target = np.where(sat, 1.0, cfg.gamma * boot)
             self.leaf_q[:, s, action] += cfg.alpha * (target - self.leaf_q[:, s, action])
 
-        if env_terminated:
+        if env_terminated and not self.flat.is_terminal[u2]:
             for lev in self.plan:
                 if learn and lev.learn:
                     self._update(lev, 0.0)
             self.plan, self.leaf = [], -1
             return
+        # Below, the env may have ended too, but only together with the whole hierarchy: every
+        # level still learns what its machine did on this last step.
         keep: list[_Level] = []
         prefix = True
         moved_to: list[int] = []  # each level's machine state after the step (-1: finished)

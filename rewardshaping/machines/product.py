@@ -9,7 +9,10 @@ to the env's (``"add"``). An episode terminates when the machine reaches a termi
 Every step also reports the counterfactual experiences of CRM: for every machine state u, where
 the machine would have gone and what it would have paid on the same env transition
 (``info["crm_next_state"]``, ``info["crm_reward"]``, ``info["crm_terminal"]``, one entry per
-machine state), so that an off-policy learner can learn about all machine states at once.
+machine state, and ``info["crm_shaping"]`` with a potential), so that an off-policy learner can
+learn about all machine states at once. ``info["env_terminated"]`` is the env's own termination
+flag: the product's ``terminated`` also covers the machine's, and a learner must tell the two
+apart (an env that ended leaves no future to bootstrap from in *any* machine state).
 
 :class:`RewardMachineEnv` wraps a single env; its vector twin is
 :class:`~rewardshaping.machines.product_vector.RewardMachineVectorEnv`.
@@ -31,6 +34,9 @@ from rewardshaping.machines.machine import RewardMachine
 from rewardshaping.transitions import Transitions, batch_obs, single_info_as_vector
 
 __all__ = ["RewardMachineEnv", "ProductCore", "CounterfactualBatch"]
+
+# The per-machine-state entries of a step's info (crm_shaping only with a potential).
+CRM_INFO_KEYS = ("crm_next_state", "crm_reward", "crm_terminal", "crm_shaping")
 
 ObsMode = Literal["dict", "onehot"]
 RewardMode = Literal["machine", "add"]
@@ -149,8 +155,7 @@ class ProductCore:
         reward = m.rewards(u, edges, named)
         out = {"labels": labels, "next_state": nxt, "machine_reward": reward}
         if self.potential is not None:
-            phi_next = np.where(m.is_terminal[nxt] | batch.terminated, 0.0, self.potential[nxt])
-            out["machine_shaping"] = self.gamma * phi_next - self.potential[u]
+            out["machine_shaping"] = self._shaping(u, nxt, batch.terminated)
         if self.counterfactuals:
             n, k = labels.shape[0], m.num_states
             all_u = np.broadcast_to(self._all_states, (n, k))
@@ -159,7 +164,22 @@ class ProductCore:
             out["crm_next_state"] = c_next
             out["crm_reward"] = m.rewards(all_u, c_edges, c_named).astype(np.float32)
             out["crm_terminal"] = m.is_terminal[c_next]
+            # What the product env would have paid from each u: the experiences must carry the
+            # same reward as the real transition, or a CRM learner trains on another task.
+            paid = out["crm_reward"].astype(np.float64)
+            if self.reward_mode == "add":
+                paid = paid + batch.reward[:, None]
+            if self.potential is not None:
+                out["crm_shaping"] = self._shaping(all_u, c_next, batch.terminated[:, None])
+                paid = paid + out["crm_shaping"]
+            out["crm_paid"] = paid.astype(np.float32)
         return out
+
+    def _shaping(self, u: np.ndarray, nxt: np.ndarray, env_terminated: np.ndarray) -> np.ndarray:
+        """``gamma * phi(u') - phi(u)``, with phi = 0 once the machine or the env has ended."""
+        ended = self.machine.is_terminal[nxt] | env_terminated
+        phi_next = np.where(ended, 0.0, self.potential[nxt])
+        return self.gamma * phi_next - self.potential[u]
 
     def experiences(
         self,
@@ -189,7 +209,7 @@ class ProductCore:
         return CounterfactualBatch(
             obs=self.observation(take(obs, env_idx), us),
             action=np.asarray(action)[env_idx],
-            reward=out["crm_reward"][env_idx, us],
+            reward=out["crm_paid"][env_idx, us],
             next_obs=self.observation(take(next_obs, env_idx), u_next),
             terminated=ended,
             env_index=env_idx,
@@ -199,7 +219,11 @@ class ProductCore:
 
 @dataclass(frozen=True)
 class CounterfactualBatch:
-    """Experiences for an off-policy learner, one row per (env, live machine state)."""
+    """Experiences for an off-policy learner, one row per (env, live machine state).
+
+    ``reward`` is what the product env would have paid from that machine state: the machine's
+    reward, plus the env's with ``reward_mode="add"``, plus the shaping with a potential.
+    """
 
     obs: Any
     action: np.ndarray
@@ -277,8 +301,10 @@ class RewardMachineEnv(gym.Wrapper, gym.utils.RecordConstructorArgs):
     :func:`~rewardshaping.machines.multitask.union_machine`).
 
     Infos: ``machine_state``, ``labels`` (bool per machine proposition), ``machine_reward``,
-    ``env_reward``, ``machine_shaping`` (with a potential) and ``crm_next_state``,
-    ``crm_reward``, ``crm_terminal`` (one entry per machine state).
+    ``env_reward``, ``env_terminated`` (the env's own termination, without the machine's),
+    ``machine_shaping`` (with a potential) and ``crm_next_state``, ``crm_reward`` (the
+    machine's reward), ``crm_terminal`` and ``crm_shaping`` (with a potential), one entry per
+    machine state. :meth:`counterfactual_experiences` carries the full reward the product pays.
 
     A vector version exists,
     :class:`~rewardshaping.machines.product_vector.RewardMachineVectorEnv`.
@@ -330,6 +356,7 @@ class RewardMachineEnv(gym.Wrapper, gym.utils.RecordConstructorArgs):
         self.observation_space = self.core.observation_space
         self.machine_state = self.machine.initial_index
         self._last_obs: Any = None
+        self._last_step: tuple[Transitions, dict[str, np.ndarray]] | None = None
 
     def counterfactual_experiences(self) -> CounterfactualBatch:
         """CRM experiences of the last step: one per live machine state (product observations
@@ -366,6 +393,7 @@ class RewardMachineEnv(gym.Wrapper, gym.utils.RecordConstructorArgs):
         obs, info = self.env.reset(seed=seed, options=options)
         self.machine_state = start
         self._last_obs = obs
+        self._last_step = None  # the previous episode's experiences are no longer "the last"
         info = dict(info)
         info["machine_state"] = self.machine_state
         return self._obs(obs, self.machine_state), info
@@ -396,9 +424,11 @@ class RewardMachineEnv(gym.Wrapper, gym.utils.RecordConstructorArgs):
         info["labels"] = out["labels"][0]
         info["machine_reward"] = machine_reward
         info["env_reward"] = float(env_reward)
+        info["env_terminated"] = bool(terminated)
         if self.core.counterfactuals:
-            for key in ("crm_next_state", "crm_reward", "crm_terminal"):
-                info[key] = out[key][0]
+            for key in CRM_INFO_KEYS:
+                if key in out:
+                    info[key] = out[key][0]
         self.machine_state = nxt
         self._last_step = (batch, out)
         terminated = bool(terminated) or bool(self.machine.is_terminal[nxt])

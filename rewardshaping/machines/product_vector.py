@@ -10,6 +10,7 @@ both share :class:`~rewardshaping.machines.product.ProductCore`.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import gymnasium as gym
@@ -20,6 +21,7 @@ from rewardshaping.machines.hierarchy import RewardMachineHierarchy
 from rewardshaping.machines.labelling import InfoLabelling, Labelling
 from rewardshaping.machines.machine import RewardMachine
 from rewardshaping.machines.product import (
+    CRM_INFO_KEYS,
     CounterfactualBatch,
     ObsMode,
     ProductCore,
@@ -41,7 +43,14 @@ class RewardMachineVectorEnv(VectorWrapper, gym.utils.RecordConstructorArgs):
     ``NEXT_STEP`` or ``SAME_STEP`` autoreset mode. Infos follow Gymnasium's vector layout
     (``info["crm_reward"]`` has shape (N, U), masked by ``info["_crm_reward"]``, False on the
     dummy reset steps of ``NEXT_STEP``). Under ``SAME_STEP``, ``info["final_obs"]`` holds the
-    true final product observations of every episode that ended, by the env or the machine.
+    true final product observations of every episode that ended, by the env or the machine, and
+    the labelling and named reward functions read a finished env's last info from
+    ``info["final_info"]`` (the top-level info is already the next episode's reset info).
+    ``info["env_terminated"]`` is the env's own termination flag (see :class:`RewardMachineEnv`).
+
+    Without a ``labelling``, the sub-envs' own ``labelling`` attribute is used (fetched through
+    ``call`` from an ``AsyncVectorEnv``), else ``info["labels"]`` read in the machine's
+    proposition order; a vector env that cannot be asked needs an explicit ``labelling``.
 
     Example:
         >>> import gymnasium as gym, numpy as np
@@ -88,10 +97,7 @@ class RewardMachineVectorEnv(VectorWrapper, gym.utils.RecordConstructorArgs):
         VectorWrapper.__init__(self, env)
         self.autoreset_mode = autoreset_mode_of(env)
         if labelling is None:
-            # get_attr would *call* a callable attribute; read a sync env's first copy directly.
-            subs = getattr(env.unwrapped, "envs", None)
-            probe = _default_labelling(subs[0], machine) if subs else None
-            labelling = probe if probe is not None else InfoLabelling(_propositions(machine))
+            labelling = _vector_default_labelling(env, machine)
         self.core = ProductCore(machine, labelling, env.single_observation_space, **options)
         self.machine = self.core.machine
         n = env.num_envs
@@ -116,6 +122,7 @@ class RewardMachineVectorEnv(VectorWrapper, gym.utils.RecordConstructorArgs):
         mask = None if options is None else options.get("reset_mask")
         mask = np.ones(self.num_envs, bool) if mask is None else np.array(mask, bool)
         obs, info = self.env.reset(seed=seed, options=options)
+        self._last_step = None  # the last step's experiences belong to episodes now reset
         self.machine_state[mask] = self.machine.initial_index
         self._dummy[mask] = False
         self._machine_ended[mask] = False
@@ -150,6 +157,10 @@ class RewardMachineVectorEnv(VectorWrapper, gym.utils.RecordConstructorArgs):
         batch = Transitions.from_arrays(
             self._last_obs, actions, next_obs, env_reward, terminated, truncated, info, active
         )
+        if batch.final_rows.any():
+            # SAME_STEP: a finished env's top-level info is its reset info; the labelling and
+            # the reward functions must see the info of the transition that ended the episode.
+            batch = replace(batch, infos=_next_infos(batch))
         out = self.core.step(u, batch)
         nxt = np.where(active, out["next_state"], self.machine.initial_index)
         machine_reward = np.where(active, out["machine_reward"], 0.0)
@@ -163,11 +174,13 @@ class RewardMachineVectorEnv(VectorWrapper, gym.utils.RecordConstructorArgs):
         terminated = terminated | machine_done
         done = terminated | truncated
         info["env_reward"], info["_env_reward"] = env_reward, np.ones(n, bool)
+        info["env_terminated"], info["_env_terminated"] = batch.terminated.copy(), np.ones(n, bool)
         info["machine_reward"], info["_machine_reward"] = machine_reward, active
         info["labels"], info["_labels"] = out["labels"] & active[:, None], active
         if self.core.counterfactuals:
-            for key in ("crm_next_state", "crm_reward", "crm_terminal"):
-                info[key], info["_" + key] = out[key], active.copy()
+            for key in CRM_INFO_KEYS:
+                if key in out:
+                    info[key], info["_" + key] = out[key], active.copy()
         product_obs = self.core.observation(next_obs, nxt)
         self._last_step = (self._last_obs, actions, next_obs, out, batch.terminated, active)
         if self.autoreset_mode is AutoresetMode.NEXT_STEP:
@@ -191,6 +204,60 @@ class RewardMachineVectorEnv(VectorWrapper, gym.utils.RecordConstructorArgs):
             info["final_obs"], info["_final_obs"] = finals, done.copy()
         self._last_obs = _copy(obs)
         return self.core.observation(obs, self.machine_state), reward, terminated, truncated, info
+
+
+def _vector_default_labelling(env: VectorEnv, machine: Any) -> Labelling:
+    """The sub-envs' own labelling, as :func:`_default_labelling` finds it for a single env.
+
+    Falling back to ``InfoLabelling(machine propositions)`` without asking would read a world's
+    ``info["labels"]`` (world propositions, world order) as the machine's: wrong columns.
+    """
+    base = env.unwrapped
+    subs = getattr(base, "envs", None)
+    if subs:  # a sync env: read its first copy directly
+        return _default_labelling(subs[0], machine)
+    call = getattr(base, "call", None)
+    if call is None:
+        raise TypeError(
+            f"cannot ask the sub-envs of {type(base).__name__} for their labelling; pass "
+            f"labelling= explicitly (e.g. InfoLabelling(<the env's propositions, in its order>))"
+        )
+    # get_attr would *call* a Labelling (it is callable), so ask through get_wrapper_attr, and
+    # first whether it exists: an error inside an AsyncVectorEnv worker ends that worker.
+    if all(call("has_wrapper_attr", "labelling")):
+        try:
+            found = call("get_wrapper_attr", "labelling")[0]
+        except Exception as err:  # e.g. a labelling that does not pickle
+            raise TypeError(
+                f"could not fetch the sub-envs' labelling from {type(base).__name__} ({err}); "
+                f"pass labelling= explicitly"
+            ) from err
+        if isinstance(found, Labelling):
+            return found
+    return InfoLabelling(_propositions(machine))
+
+
+def _next_infos(batch: Transitions) -> dict[str, Any]:
+    """The step's infos with every finished env's row taken from ``info["final_info"]``.
+
+    Rows and masks follow :meth:`Transitions.next_info`; nested info dicts (e.g. ``episode``)
+    are merged the same way, one level down.
+    """
+    infos, final = batch.infos, batch.infos["final_info"]
+    nobody = np.zeros(batch.num_envs, bool)  # merge only: the labelling reports what is missing
+    merged = dict(infos)
+    for key in set(infos) | set(final):
+        if str(key).startswith("_") or key in ("final_info", "final_obs"):
+            continue
+        reported = batch.next_info_reported(key)
+        if isinstance(final.get(key), dict):
+            sub = {**infos.get(key, {}), "final_info": final[key]}
+            sub["_final_info"] = batch.final_rows & reported
+            merged[key] = _next_infos(replace(batch, infos=sub))
+        else:
+            merged[key] = batch.next_info(key, rows=nobody)
+        merged["_" + key] = reported
+    return merged
 
 
 def _row(obs: Any, i: int) -> Any:

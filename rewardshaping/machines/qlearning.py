@@ -22,7 +22,7 @@ import numpy as np
 
 from rewardshaping.machines.machine import RewardMachine
 
-__all__ = ["MachineQLearning", "QLearningConfig"]
+__all__ = ["MachineQLearning", "QLearningConfig", "env_termination"]
 
 
 @dataclass
@@ -111,14 +111,17 @@ class MachineQLearning:
     ) -> int:
         """One Q-learning update (per machine state with CRM); returns how many rows changed.
 
-        ``terminated`` is the product env's flag; the env's own termination is
-        ``terminated and not crm_terminal``.
+        ``terminated`` is the product env's flag (the env's or the machine's termination); the
+        env's own is read from ``info["env_terminated"]``. It cannot be inferred from
+        ``terminated``: when the env ends on the step the machine does, every other machine
+        state's counterfactual experience ends too. Infos without the key (older product envs)
+        fall back to ``terminated and not is_terminal[u']``, which misses that case.
         """
         cfg = self.config
         s, u = self._split(obs)
         s2 = self.obs_index(next_obs["obs"])
         u_next = int(next_obs["machine_state"])
-        env_terminated = bool(terminated) and not bool(self.machine.is_terminal[u_next])
+        env_terminated = env_termination(info, terminated, self.machine.is_terminal[u_next])
         if cfg.counterfactual:
             us = self.live
             rewards = np.asarray(info["crm_reward"], dtype=float)[us]
@@ -136,3 +139,18 @@ class MachineQLearning:
         target = rewards + cfg.gamma * bootstrap
         self.q[us, s, action] += cfg.alpha * (target - self.q[us, s, action])
         return len(us)
+
+
+def env_termination(info: dict[str, Any], terminated: bool, machine_ended: bool) -> bool:
+    """The env's own termination on a product env step: ``info["env_terminated"]``, else
+    (infos of product envs that predate the key) the guess ``terminated and not machine_ended``.
+
+    Example:
+        >>> env_termination({"env_terminated": True}, True, True)
+        True
+        >>> env_termination({}, True, True)   # the guess cannot see the env ending here
+        False
+    """
+    if "env_terminated" in info:
+        return bool(info["env_terminated"])
+    return bool(terminated) and not bool(machine_ended)

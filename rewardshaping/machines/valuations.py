@@ -84,25 +84,47 @@ def valuations(
         for p in props:
             yield frozenset((p,))
         return
-    grouped: list[list[str]] = []
-    seen: set[str] = set()
-    for g in exclusive.groups:
-        members = [p for p in g if p in props and p not in seen]
-        seen.update(members)
-        if members:
-            grouped.append(members)
-    free = [p for p in props if p not in seen]
+    present = set(props)
+    # Groups that share a proposition constrain each other, so they are enumerated together: one
+    # block per connected set of groups, each block listing its allowed sets of true members.
+    constraints = [[p for p in g if p in present] for g in exclusive.groups]
+    constraints = [c for c in constraints if len(c) > 1]
+    blocks: list[tuple[list[str], list[list[str]]]] = []
+    for c in constraints:
+        joined = [b for b in blocks if set(b[0]) & set(c)]
+        members = list(dict.fromkeys([p for b in joined for p in b[0]] + c))
+        groups = [g for b in joined for g in b[1]] + [c]
+        blocks = [b for b in blocks if b not in joined] + [(members, groups)]
+    constrained = {p for members, _ in blocks for p in members}
+    free = [p for p in props if p not in constrained]
+    options = [_allowed_subsets(members, groups) for members, groups in blocks]
     count = 2 ** len(free)
-    for g in grouped:
-        count *= len(g) + 1
+    for opts in options:
+        count *= len(opts)
     if count > MAX_VALUATIONS:
+        # A block's list stops growing past the limit, so its count is then a lower bound.
+        capped = any(len(opts) > MAX_VALUATIONS for opts in options)
         raise ValueError(
-            f"{count} valuations of {len(props)} propositions exceed the limit of "
-            f"{MAX_VALUATIONS}; declare exclusive groups or simplify the formulas"
+            f"{'at least ' if capped else ''}{count} valuations of {len(props)} propositions "
+            f"exceed the limit of {MAX_VALUATIONS}; declare exclusive groups or simplify the "
+            "formulas"
         )
-    choices = [[None, *g] for g in grouped]
-    for picks in product(*choices):
-        base = {p for p in picks if p is not None}
+    for picks in product(*options):
+        base = frozenset().union(*picks)
         for k in range(len(free) + 1):
             for extra in combinations(free, k):
-                yield frozenset(base.union(extra))
+                yield base.union(extra)
+
+
+def _allowed_subsets(members: list[str], groups: list[list[str]]) -> list[frozenset[str]]:
+    """The subsets of ``members`` with at most one member of each group true (the empty set
+    first, then in the order of ``members``); stops past :data:`MAX_VALUATIONS`."""
+    out = [frozenset()]
+    for p in members:
+        rivals = [[q for q in g if q != p] for g in groups if p in g]
+        if any(g.count(p) > 1 for g in groups):
+            continue  # listed twice in one group: never true, as ``Exclusivity.allows`` counts it
+        out += [s | {p} for s in out if not any(s.intersection(r) for r in rivals)]
+        if len(out) > MAX_VALUATIONS:
+            break
+    return out
