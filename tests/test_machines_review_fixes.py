@@ -75,15 +75,12 @@ def test_qlearning_crm_does_not_bootstrap_past_the_envs_end():
 
 
 def test_option_leaves_do_not_bootstrap_past_the_envs_end():
-    rm = parse_machine("""
-initial: u0
-exclusive: true
-terminal: [done]
-edges:
-  - {from: u0, to: done, when: a, reward: 1}
-  - {from: u0, to: u1, when: b}
-  - {from: u1, to: done, when: b, reward: 1}
-""")
+    # As LOOPING_U1, but u1 accepts on b: two leaf options, a and b, from u0.
+    rm = parse_machine(
+        LOOPING_U1.replace(
+            "{from: u1, to: u1, when: a}", "{from: u1, to: done, when: b, reward: 1}"
+        )
+    )
     h = RewardMachineHierarchy({"m": rm}, "m")
     env = RewardMachineEnv(EndsOnA(), h, InfoLabelling(("a", "b")))
     cfg = OptionConfig(gamma=0.9, alpha=1.0, epsilon=0.0, q_init=5.0)
