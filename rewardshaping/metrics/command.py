@@ -5,8 +5,15 @@ Rewards are given as ``env`` (the env's own reward) or ``[name=]module:attr`` (o
 next_obs)``, a :class:`~rewardshaping.terms.RewardTerm` instance or class, or a function of no
 arguments returning one of those. The command prints the sampled distance matrix with bootstrap
 confidence intervals; on a tabular env (``rewardshaping/RandomMDP-v0``) it also prints the exact
-distances. The modules named are imported (that runs their code, as ``python -m`` would); no
-text is evaluated.
+distances for the same quantity: the same gamma, canonical rewards computed exactly from the
+MDP's T, and the norm taken under the very outer samples the estimate uses (their empirical
+distribution; for EPIC also its D_S, the states of those samples). The two tables then differ
+only by the estimate's inner-sample and value-fit error. The modules named are imported (that
+runs their code, as ``python -m`` would); no text is evaluated.
+
+``--coverage space`` draws states uniformly over the observation space; VAL needs their next
+states from the env's dynamics, so without a transition model that combination is refused (use
+the default rollouts, whose next states are real, or ``--canon epic``).
 
 Example:
     >>> from rewardshaping.cli import main
@@ -15,7 +22,7 @@ Example:
     ...       "--outer", "200", "--inner", "4", "--bootstrap", "50"])  # doctest: +ELLIPSIS
     sampled val distance (l2) on rewardshaping/RandomMDP-v0, gamma 0.95:
     ...
-    exact val distance (l2):
+    exact val distance (l2), gamma 0.95, on the same 200 outer samples:
                    env   penalty
          env     0.000     0.500
      penalty     0.500     0.000
@@ -53,6 +60,7 @@ from rewardshaping.metrics.sources import (
 )
 from rewardshaping.tabular.mdp import TabularMDP
 from rewardshaping.terms import RewardTerm
+from rewardshaping.transitions import Transitions
 
 __all__ = ["COMMAND", "load_reward", "parse_env_kwargs"]
 
@@ -201,6 +209,14 @@ def _run(args: argparse.Namespace) -> int:
             f"--canon dard needs a transition model; {args.env} has none (tabular and "
             "state-observation MuJoCo envs do). Use --canon val (model-free) or epic."
         )
+    if args.canon == "val" and args.coverage == "space" and model is None:
+        # Without a model, space coverage can only draw s' uniformly: model-free VAL would fit
+        # V^pi to those made-up dynamics instead of the env's.
+        raise SystemExit(
+            f"--coverage space with --canon val needs a transition model to draw next states "
+            f"from the env's dynamics; {args.env} has none. Use --coverage rollouts (real "
+            "transitions, model-free VAL) or --canon epic."
+        )
     try:
         rewards = [load_reward(spec, env, model) for spec in args.reward]
     except (ValueError, TypeError, AttributeError, ImportError, OSError) as e:
@@ -244,14 +260,11 @@ def _run(args: argparse.Namespace) -> int:
         "gamma": gamma,
     }
     if isinstance(mdp, TabularMDP):
-        S, A = mdp.n_states, mdp.n_actions
-        s, a, s2 = (x.reshape(-1) for x in np.meshgrid(*map(np.arange, (S, A, S)), indexing="ij"))
-        R = np.stack([r(s, a, s2).reshape(S, A, S) for r in rewards])
-        weights = "transition" if args.canon == "dard" else None
-        exact = starc_distance(
-            R, None, mdp, canon=args.canon, norm=args.norm, weights=weights, pairwise=True
+        exact = _exact_distances(rewards, mdp, gamma, cov, args.canon, args.norm)
+        print(
+            f"\nexact {args.canon} distance ({args.norm}), gamma {gamma}, on the same "
+            f"{res.n_outer} outer samples:"
         )
-        print(f"\nexact {args.canon} distance ({args.norm}):")
         width = max(8, *(len(n) for n in res.names))
         print(" " * width + "".join(f"  {n:>{width}}" for n in res.names))
         for name, row in zip(res.names, exact, strict=True):
@@ -260,6 +273,45 @@ def _run(args: argparse.Namespace) -> int:
     if args.json is not None:
         args.json.write_text(json.dumps(record, indent=1))
     return 0
+
+
+def _exact_distances(
+    rewards: list[RewardFunction],
+    mdp: TabularMDP,
+    gamma: float,
+    cov: Transitions,
+    canon: str,
+    norm: str,
+) -> np.ndarray:
+    """The exact (K, K) distances the sampled estimate on ``cov`` targets.
+
+    The same gamma and coverage: weights = the empirical distribution of the outer samples
+    (s, a, s'), EPIC's D_S = that of their states s and s' (the pool its inner samples are
+    drawn from), D_A and VAL's policy uniform (the command's action sampler).
+    """
+    S, A = mdp.n_states, mdp.n_actions
+    s, a, s2 = (x.reshape(-1) for x in np.meshgrid(*map(np.arange, (S, A, S)), indexing="ij"))
+    R = np.stack([r(s, a, s2).reshape(S, A, S) for r in rewards])
+    obs, act, nxt = (
+        np.asarray(x, dtype=np.int64).reshape(-1) for x in (cov.obs, cov.action, cov.next_obs)
+    )
+    weights = np.zeros((S, A, S))
+    np.add.at(weights, (obs, act, nxt), 1.0)
+    options: dict[str, Any] = {}
+    if canon == "epic":
+        options["state_dist"] = np.bincount(np.concatenate([obs, nxt]), minlength=S) / (
+            2.0 * len(obs)
+        )
+    return starc_distance(
+        R,
+        None,
+        TabularMDP(mdp.transition, gamma=gamma),
+        canon=canon,
+        norm=norm,
+        weights=weights,
+        pairwise=True,
+        **options,
+    )
 
 
 COMMAND = Command(

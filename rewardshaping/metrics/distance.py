@@ -153,7 +153,7 @@ def _paired_distances(c1, c2, norm, metric, w, scale1, scale2) -> np.ndarray:
     """metric(s(c1) - s(c2)) for broadcast pairs, standardising block by block."""
     m1, f1 = _standard_form(c1, norm, w, scale1)
     m2, f2 = _standard_form(c2, norm, w, scale2)
-    m = "l2" if metric == "pearson" else metric
+    m = metric  # "pearson" centres the difference: s1 - s2 is centred only when norm is too
     shape = np.broadcast_shapes(c1.shape, c2.shape)
     lead = shape[:-1]
     parts = [np.broadcast_to(x, shape) for x in (c1, c2)]
@@ -185,7 +185,9 @@ def distance_between(
         >>> distance_between(s, s, "l2", None, 2.0, pairwise=True).tolist()
         [[0.0, 1.0], [1.0, 0.0]]
     """
-    m = "l2" if metric == "pearson" else metric  # standardised vectors are already centred
+    # metric "pearson" centres s1 - s2 (a no-op when norm is "pearson", whose standardised
+    # vectors are centred; not otherwise).
+    m = metric
     if not pairwise:
         shape = np.broadcast_shapes(s1.shape, s2.shape)
         if len(shape) == 1:
@@ -349,7 +351,8 @@ def starc_distance(
             ``weights``-weighted L2 norm), ``"epic"``, ``"dard"`` or ``"none"``. Only ``"val"``
             and ``"minimal"`` are STARC canonicalisations (S'-redistribution invariant).
         norm: ``"l1"``, ``"l2"`` (default), ``"linf"`` or ``"pearson"``, weighted by ``weights``.
-        metric: the norm of the difference (default: ``norm``).
+        metric: the norm of the difference (default: ``norm``); ``"pearson"`` centres the
+            difference first, whatever ``norm``.
         weights: None (uniform), ``"transition"`` (D_S D_A T) or an array (S, A, S).
         state_dist, action_dist: D_S and D_A of the EPIC/DARD canonicalisations and of
             ``weights="transition"`` (uniform by default).

@@ -17,10 +17,15 @@ they would not). The bias of the distance falls as the inner count grows.
 
 VAL needs V^pi per reward (pi: uniform over the action space, or the coverage's actions). It is
 fitted by LSTD(0) (Bradtke & Barto 1996) on transitions (x, u ~ pi, x' ~ T(x, u)) from the
-coverage states, with one factorisation for all rewards. LSTD is linear in the reward, so a
-potential that the value features can represent cancels exactly, as in the tabular case.
-Without a transition model, VAL is model-free: TD on the coverage rollouts themselves (pi = the
-policy that collected them) and the observed s' as the single inner sample.
+coverage states, with one factorisation for all rewards. Where the LSTD equations leave V
+undetermined (one-hot features of states with no transition of their own: next states, inner or
+LSTD's, outside the coverage states; fewer transitions than features), the free part is chosen
+to minimise the L2 norm of the canonical rewards over the outer samples, as the minimal
+canonicalisation does, rather than left to the solver. LSTD is linear in the reward and that
+choice is made over the set of all LSTD solutions, so a potential that the value features can
+represent cancels exactly, as in the tabular case, however small the coverage. Without a
+transition model, VAL is model-free: TD on the coverage rollouts themselves (pi = the policy
+that collected them) and the observed s' as the single inner sample.
 
 The confidence interval is a percentile bootstrap over the outer samples (canonical values kept
 fixed): it covers the coverage-sampling error, not the inner-sample or value-fit error.
@@ -171,13 +176,42 @@ def lstd_values(
         >>> w[:, 0].round(6).tolist()
         [1.0, 0.0]
     """
-    n, f = phi.shape
+    A, b = _lstd_system(phi, phi_next, terminated, rewards, gamma)
+    if ridge > 0:
+        f = A.shape[0]
+        A = A + ridge * max(np.trace(A), 1e-12) / f * np.eye(f)
+    return np.linalg.lstsq(A, b, rcond=None)[0]
+
+
+def _lstd_system(phi, phi_next, terminated, rewards, gamma) -> tuple[np.ndarray, np.ndarray]:
+    """LSTD(0)'s A (F, F) and b (F, K), as in :func:`lstd_values`."""
+    n = phi.shape[0]
     cont = (1.0 - np.asarray(terminated, dtype=np.float64))[:, None]
     A = phi.T @ (phi - gamma * cont * phi_next) / n
-    if ridge > 0:
-        A = A + ridge * max(np.trace(A), 1e-12) / f * np.eye(f)
     b = phi.T @ np.asarray(rewards, dtype=np.float64).T / n
-    return np.linalg.lstsq(A, b, rcond=None)[0]
+    return A, b
+
+
+def _solve_with_null_space(A: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(minimum-norm least-squares solution (F, K), orthonormal basis (F, d) of null(A)).
+
+    Every least-squares solution is the first plus a combination of the basis. The rank cutoff
+    is ``np.linalg.lstsq``'s default (eps * F times the largest singular value).
+    """
+    U, sv, Vt = np.linalg.svd(A)
+    tol = (sv[0] if sv.size else 0.0) * np.finfo(np.float64).eps * max(A.shape)
+    r = int(np.sum(sv > tol))
+    w = Vt[:r].T @ ((U[:, :r].T @ b) / sv[:r, None])
+    return w, Vt[r:].T
+
+
+def _project(features: Features, obs: Any, mat: np.ndarray) -> np.ndarray:
+    """features(obs) @ mat (n, ...), in row blocks (one-hot rows of many samples are large)."""
+    n = len(obs)
+    out = np.empty((n, *mat.shape[1:]))
+    for i in range(0, n, _EVAL_ROWS):
+        out[i : i + _EVAL_ROWS] = features(_take(obs, slice(i, i + _EVAL_ROWS))) @ mat
+    return out
 
 
 def _take(x: Any, idx: np.ndarray) -> Any:
@@ -309,17 +343,32 @@ def _canonical(
         rep = np.arange(N)
     else:
         X, x_term = model.sample(_take(obs, rep), _take(act, rep), rng)
-    values_at = _fit_values(fns, coverage, model, gamma, action_sampler, features, n_value, rng, X)
-    V_s, V_x = values_at(obs), values_at(X)  # (K, N), (K, N * M)
-    inner = _evaluate(fns, _take(obs, rep), _take(act, rep), X) + gamma * (~x_term) * V_x
-    return inner.reshape(-1, N, M).mean(-1) - V_s, R
+    live = ~np.asarray(x_term, bool)
+    w, null, feats = _fit_values(
+        fns, coverage, model, gamma, action_sampler, features, n_value, rng, X[live]
+    )
+    # c = E[R + gamma V(X)] - V(s) is linear in the value weights, and every w + null @ z
+    # solves LSTD: take the z of least L2 canonical norm. Left to the solver (z = 0), the
+    # values at states without an equation would not shift with a potential, which would then
+    # not cancel. When LSTD determines V, null is empty.
+    both = np.concatenate([w, null], axis=1)  # (F, K + d)
+    at_s, at_x = _project(feats, obs, both), _project(feats, X, both) * live[:, None]
+    lin = gamma * at_x.reshape(N, M, -1).mean(1) - at_s  # (N, K + d)
+    inner = _evaluate(fns, _take(obs, rep), _take(act, rep), X).reshape(-1, N, M).mean(-1)
+    C = inner + lin[:, : len(fns)].T
+    if null.shape[1]:
+        G = lin[:, len(fns) :]  # (N, d): how the free part moves c
+        C = C + (G @ np.linalg.lstsq(G, -C.T, rcond=None)[0]).T
+    return C, R
 
 
 def _fit_values(fns, coverage, model, gamma, action_sampler, features, n_value, rng, extra):
-    """V^pi of every reward by LSTD; returns obs -> values (K, n).
+    """V^pi of every reward by LSTD: (weights (F, K), null-space basis (F, d), features).
 
     With a model: on transitions (x, u ~ pi, x' ~ T(x, u)) from the coverage states. Without:
-    TD on the coverage transitions themselves (pi is the policy that collected them).
+    TD on the coverage transitions themselves (pi is the policy that collected them). Any
+    weights w + null @ z are LSTD solutions too: V is undetermined along null, e.g. at states
+    with no transition of their own (one-hot features). ``extra``: other states V is read at.
     """
     if model is None:
         states, u = np.asarray(coverage.obs), np.asarray(coverage.action)
@@ -335,11 +384,13 @@ def _fit_values(fns, coverage, model, gamma, action_sampler, features, n_value, 
     r = _evaluate(fns, states, u, x2)
     if features is None:
         if np.issubdtype(states.dtype, np.integer) and states.ndim == 1:
-            features = OneHotFeatures(int(max(states.max(), x2.max(), np.max(extra))) + 1)
+            top = max(states.max(), x2.max(), np.max(extra, initial=0))
+            features = OneHotFeatures(int(top) + 1)
         else:
             features = FourierFeatures(states, seed=int(rng.integers(2**31)))
-    w = lstd_values(features(states), features(x2), term, r, gamma)  # (F, K)
-    return lambda o: (features(o) @ w).T
+    A, b = _lstd_system(features(states), features(x2), term, r, gamma)
+    w, null = _solve_with_null_space(A, b)
+    return w, null, features
 
 
 def bootstrap_distances(
