@@ -152,6 +152,10 @@ class HeuristicRecorder(VectorWrapper):
         (2, 2, 1)
     """
 
+    # It only records rewards: evaluation on a fresh copy of the envs may leave it out
+    # (agents.evaluation.fresh_env_copy).
+    reward_only = True
+
     def __init__(self, env: VectorEnv, names: Sequence[str]) -> None:
         super().__init__(env)
         self.names = list(names)

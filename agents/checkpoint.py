@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import pickle
 import tempfile
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,14 @@ import gymnasium as gym
 import torch
 from gymnasium.vector import SyncVectorEnv, VectorEnv, VectorWrapper
 
-__all__ = ["atomic_save", "load_checkpoint", "snapshot_envs", "restore_envs", "vector_layers"]
+__all__ = [
+    "snapshot_or_warn",
+    "atomic_save",
+    "load_checkpoint",
+    "snapshot_envs",
+    "restore_envs",
+    "vector_layers",
+]
 
 # Attributes of wrappers that are either references or carried by the pipeline's state_dict.
 _SKIP = {"env", "pipeline", "_saved_kwargs"}
@@ -88,6 +96,23 @@ def vector_layers(envs: VectorEnv) -> list[VectorEnv]:
     while isinstance(out[-1], VectorWrapper):
         out.append(out[-1].env)
     return out
+
+
+def snapshot_or_warn(envs: VectorEnv, started: bool) -> dict[str, Any] | None:
+    """:func:`snapshot_envs` for an agent's checkpoint: None before the envs were ``started``,
+    and None with a ``RuntimeWarning`` (a resumed run restarts its episodes) when the envs'
+    state cannot be captured."""
+    if not started:
+        return None
+    snapshot, why = snapshot_envs(envs)
+    if why:
+        warnings.warn(
+            f"the env state cannot be saved ({why}); a resumed run restarts its episodes "
+            "and will not match an uninterrupted one exactly",
+            RuntimeWarning,
+            stacklevel=4,  # the caller of the agent's state_dict / save
+        )
+    return snapshot
 
 
 def snapshot_envs(envs: VectorEnv) -> tuple[dict[str, Any] | None, str]:

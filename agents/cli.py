@@ -104,7 +104,13 @@ def _settings(args: argparse.Namespace) -> dict[str, Any]:
         data["terms"] = list(args.term)
     data.update(parse_overrides(args.set))
     if args.resume:
-        data.setdefault("log_dir", str(args.resume))
+        # The run continues in DIR (where its checkpoint is), wherever run.yaml says it was.
+        if args.log_dir is not None and Path(args.log_dir).resolve() != Path(args.resume).resolve():
+            raise ValueError(
+                f"--resume {args.resume} continues the run in that folder; leave out --log-dir "
+                f"({args.log_dir})"
+            )
+        data["log_dir"] = str(args.resume)
     if not data.get("env_id"):
         raise ValueError("name an env id (positional ENV_ID or env_id in the config file)")
     return data
@@ -127,20 +133,28 @@ def run_train(settings: dict[str, Any], *, resume: bool = False, progress: bool 
     log_dir = config.log_dir
     if algo == "ppo" and log_dir and not config.checkpoint_every:
         config = dataclasses.replace(config, checkpoint_every=10)
+    ckpt = Path(log_dir) / "checkpoint.pt" if log_dir else None
+    resuming = bool(resume and ckpt is not None and ckpt.exists())
+    if resuming:
+        _check_unchanged(ckpt, algo, specs, config)
+    elif resume:
+        print(f"no checkpoint in {log_dir}: the run starts afresh", file=sys.stderr)
     if log_dir:
+        # Written once the settings are known to take effect (checked above when resuming).
         Path(log_dir).mkdir(parents=True, exist_ok=True)
         record = {"algo": algo, "terms": list(specs), **dataclasses.asdict(config)}
         record["hidden_sizes"] = list(record["hidden_sizes"])
         (Path(log_dir) / "run.yaml").write_text(yaml.safe_dump(record, sort_keys=False))
-    ckpt = Path(log_dir) / "checkpoint.pt" if log_dir else None
 
+    # A fresh agent replaces the logs of an earlier attempt in log_dir; a resumed one keeps
+    # them up to its checkpoint.
     if algo == "ppo":
-        if resume and ckpt is not None and ckpt.exists():
+        if resuming:
             agent: Any = PPO.load(ckpt, terms=terms, weight=weights, **_overrides(config))
         else:
             agent = PPO(config, terms=terms, weight=weights)
     else:
-        if resume and ckpt is not None and ckpt.exists():
+        if resuming:
             agent = DQN.load(ckpt, terms=terms, weight=weights, **_overrides(config))
         else:
             agent = DQN(config, terms=terms, weight=weights)
@@ -171,13 +185,45 @@ def run_train(settings: dict[str, Any], *, resume: bool = False, progress: bool 
     return summary
 
 
+#: What a resumed run may change: its budget, device and where it logs.
+RESUMABLE_CHANGES = ("total_timesteps", "device", "log_dir")
+
+
 def _overrides(config: Any) -> dict[str, Any]:
-    # What a resumed run may change: its budget, device and where it logs.
-    return {
-        "total_timesteps": config.total_timesteps,
-        "device": config.device,
-        "log_dir": config.log_dir,
-    }
+    return {name: getattr(config, name) for name in RESUMABLE_CHANGES}
+
+
+def _check_unchanged(ckpt: Path, algo: str, specs: list[Any], config: Any) -> None:
+    """Refuse to resume the run saved in ``ckpt`` with other settings than it ran with (other
+    than :data:`RESUMABLE_CHANGES`): the checkpoint would not honour them, and run.yaml would
+    record settings that never took effect."""
+    from rewardshaping.agents.checkpoint import load_checkpoint
+
+    try:
+        state = load_checkpoint(ckpt)
+    except Exception as exc:  # noqa: BLE001 - any unreadable file: say which, and why
+        raise ValueError(
+            f"cannot resume: {ckpt} is not a readable checkpoint ({type(exc).__name__}: {exc})"
+        ) from None
+    saved_algo = "ppo" if "policy" in state else "dqn"
+    if algo != saved_algo:
+        raise ValueError(f"cannot resume {ckpt} with algo {algo!r}: it is a {saved_algo} run")
+    changed = []
+    run_yaml = ckpt.parent / "run.yaml"
+    if run_yaml.is_file():
+        saved_specs = load_config_file(run_yaml).get("terms") or []
+        if list(saved_specs) != list(specs):
+            changed.append(f"terms: {saved_specs} -> {list(specs)}")
+    saved = dataclasses.asdict(type(config).from_dict(state["config"]))
+    for name, value in dataclasses.asdict(config).items():
+        if name not in RESUMABLE_CHANGES and saved[name] != value:
+            changed.append(f"{name}: {saved[name]!r} -> {value!r}")
+    if changed:
+        raise ValueError(
+            f"cannot resume the run in {ckpt.parent} with changed settings ({'; '.join(changed)}); "
+            "a resumed run can change only its budget (total_timesteps) and device: drop the "
+            "other changes, or start a new run in another --log-dir"
+        )
 
 
 def _print_summary(summary: dict[str, Any]) -> None:

@@ -6,11 +6,16 @@ Config files are parsed (``yaml.safe_load``, ``tomllib``), never executed; error
 from __future__ import annotations
 
 import dataclasses
+import enum
+import math
 import os
-from collections.abc import Iterable
+import types
+import typing
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
+import numpy as np
 import yaml
 
 from rewardshaping.agents.term_registry import parse_value
@@ -63,23 +68,103 @@ def load_config_file(path: str | os.PathLike) -> dict[str, Any]:
 
 
 def config_from_dict(cls: type[C], values: dict[str, Any]) -> C:
-    """An agent config dataclass from a plain dict, refusing unknown keys (lists become the
-    tuples ``hidden_sizes`` expects).
+    """An agent config dataclass from a plain dict, refusing unknown keys and values of the
+    wrong type (the error names the field).
+
+    Values are checked against the field annotations: a ``bool`` field takes only ``True`` or
+    ``False`` (not the string ``"false"``); an ``int`` field an integral number (``2.0`` or
+    ``"1e6"`` become ints, ``2.5`` is refused); a ``float`` field a number or a numeric string
+    (YAML 1.1 reads ``1e-3`` as a string); ``X | None`` fields also take None; lists become
+    the tuples ``hidden_sizes`` expects.
 
     Example:
         >>> from rewardshaping.agents.ppo import PPOConfig
         >>> config_from_dict(PPOConfig, {"hidden_sizes": [32, 32]}).hidden_sizes
         (32, 32)
+        >>> config_from_dict(PPOConfig, {"learning_rate": "1e-3"}).learning_rate
+        0.001
+        >>> config_from_dict(PPOConfig, {"normalize_obs": "false"})
+        Traceback (most recent call last):
+        ...
+        ValueError: PPOConfig.normalize_obs must be true or false, got 'false' (str)
     """
     known = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(values) - known)
     if unknown:
         what = cls.__name__.removesuffix("Config")
         raise ValueError(f"unknown {what} config key(s) {unknown}; known keys: {sorted(known)}")
-    values = dict(values)
-    if "hidden_sizes" in values:
-        values["hidden_sizes"] = tuple(int(h) for h in values["hidden_sizes"])
-    return cls(**values)
+    hints = typing.get_type_hints(cls)
+    checked = {
+        name: _coerce(value, hints[name], f"{cls.__name__}.{name}")
+        for name, value in values.items()
+    }
+    return cls(**checked)
+
+
+def _coerce(value: Any, kind: Any, where: str) -> Any:
+    """``value`` as the annotated type ``kind``, or a ValueError naming ``where``."""
+    args = typing.get_args(kind)
+    if typing.get_origin(kind) in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        (inner,) = [a for a in args if a is not type(None)]  # our configs: ``X | None`` only
+        return _coerce(value, inner, where)
+    if kind is Any:
+        return value
+    if kind is bool:
+        if isinstance(value, (bool, np.bool_)):
+            return bool(value)
+        raise ValueError(f"{where} must be true or false, got {value!r} ({type(value).__name__})")
+    if kind is int:
+        return _integral(value, where)
+    if kind is float:
+        return _real(value, where)
+    if kind is str:
+        if isinstance(value, str):
+            return value
+        if isinstance(value, enum.Enum) and isinstance(value.value, str):
+            return value.value  # e.g. AutoresetMode.SAME_STEP -> "SameStep"
+        if isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)):
+            return str(value)  # e.g. --set log_dir=2024
+        raise ValueError(f"{where} must be a string, got {value!r} ({type(value).__name__})")
+    origin = typing.get_origin(kind)
+    if origin is tuple:  # tuple[int, ...]
+        items = [value] if isinstance(value, (int, float, str)) else value
+        if not isinstance(items, (list, tuple)):
+            raise ValueError(f"{where} must be a list of integers, got {value!r}")
+        return tuple(_integral(v, f"{where}[{i}]") for i, v in enumerate(items))
+    if origin is dict:
+        if not isinstance(value, Mapping):
+            raise ValueError(f"{where} must be a mapping, got {value!r} ({type(value).__name__})")
+        return dict(value)
+    return value
+
+
+def _real(value: Any, where: str) -> float:
+    if isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{where} must be a number, got {value!r}")
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value.strip())
+        except ValueError:
+            pass
+    raise ValueError(f"{where} must be a number, got {value!r} ({type(value).__name__})")
+
+
+def _integral(value: Any, where: str) -> int:
+    if isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)):
+        return int(value)
+    try:
+        x = _real(value, where)
+    except ValueError:
+        raise ValueError(
+            f"{where} must be an integer, got {value!r} ({type(value).__name__})"
+        ) from None
+    if not math.isfinite(x) or x != int(x):
+        raise ValueError(f"{where} must be an integer, got {value!r}")
+    return int(x)
 
 
 def parse_overrides(items: Iterable[str]) -> dict[str, Any]:

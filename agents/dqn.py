@@ -29,18 +29,19 @@ import torch
 from gymnasium import spaces
 from gymnasium.vector import AutoresetMode, VectorEnv
 
-from rewardshaping.agents.checkpoint import atomic_save, load_checkpoint
+from rewardshaping.agents.checkpoint import (
+    atomic_save,
+    load_checkpoint,
+    restore_envs,
+    snapshot_or_warn,
+)
 from rewardshaping.agents.config_files import config_from_dict
-from rewardshaping.agents.evaluation import EvalResult, evaluate_policy
+from rewardshaping.agents.evaluation import EvalResult, evaluate_policy, evaluation_envs
 from rewardshaping.agents.networks import QNetwork, flat_parameters
+from rewardshaping.agents.ppo import _remove_run_logs
 from rewardshaping.agents.replay import Experiences, ReplayBuffer
 from rewardshaping.agents.run_log import EpisodeTracker, RunLogger
-from rewardshaping.agents.vector_envs import (
-    agent_envs,
-    find_shaped,
-    make_vector_env,
-    resolve_device,
-)
+from rewardshaping.agents.vector_envs import agent_envs, find_shaped, resolve_device
 from rewardshaping.transitions import Transitions, set_obs_rows
 from rewardshaping.wrappers.vector import autoreset_mode_of
 
@@ -128,6 +129,7 @@ class DQN:
         if c.torch_threads is not None:
             torch.set_num_threads(int(c.torch_threads))
         self.device = resolve_device(c.device)
+        self._envs_from_config = envs is None  # evaluate() re-makes them from the config
         envs = agent_envs(c, envs, terms, weight)
         if not isinstance(envs.single_action_space, spaces.Discrete):
             raise TypeError(
@@ -158,6 +160,7 @@ class DQN:
         self.episodes = EpisodeTracker(c.num_envs)
         self.global_step = 0
         self.updates = 0
+        self._last_log = 0  # global_step of the last log line (kept across save/load)
         self._obs: Any = None
         self._pending = np.zeros(c.num_envs, dtype=bool)
         self.logger: RunLogger | None = None
@@ -253,7 +256,12 @@ class DQN:
             self.config = c = dataclasses.replace(c, total_timesteps=int(total_timesteps))
         if c.log_dir is not None and self.logger is None:
             names = self.shaped.pipeline.names if self.shaped is not None else []
-            self.logger = RunLogger(c.log_dir, [f"term/{n}" for n in names], c.tensorboard)
+            if not self.global_step:  # a fresh run: the logs of an earlier attempt there go
+                _remove_run_logs(c.log_dir)
+            self.logger = RunLogger(
+                c.log_dir, [f"term/{n}" for n in names], c.tensorboard,
+                resume_step=self.global_step or None,
+            )  # fmt: skip
         if self._obs is None:
             self._obs, _ = self.envs.reset(seed=c.seed)
         n = c.num_envs
@@ -264,7 +272,7 @@ class DQN:
 
             bar = tqdm(total=c.total_timesteps, initial=self.global_step, unit="step")
         losses: list[float] = []
-        start, last_log = time.perf_counter(), self.global_step
+        start, sps_from = time.perf_counter(), self.global_step
         try:
             while self.global_step < c.total_timesteps:
                 actions = self.predict(self._obs, c.epsilon(self.global_step))
@@ -292,16 +300,17 @@ class DQN:
                 if bar is not None:
                     bar.update(n)
                 if (
-                    self.global_step - last_log >= log_every
+                    self.global_step - self._last_log >= log_every
                     or self.global_step >= c.total_timesteps
                 ):
                     stats = {
                         "loss/td": float(np.mean(losses)) if losses else float("nan"),
                         "explore/epsilon": c.epsilon(self.global_step),
-                        "time/sps": (self.global_step - last_log) / (time.perf_counter() - start),
+                        "time/sps": (self.global_step - sps_from) / (time.perf_counter() - start),
                         **self.episodes.recent(),
                     }
-                    losses, start, last_log = [], time.perf_counter(), self.global_step
+                    losses, start = [], time.perf_counter()
+                    sps_from = self._last_log = self.global_step
                     self.last_stats = stats
                     if self.logger is not None:
                         self.logger.log_episodes(self.episodes.pop_finished())
@@ -319,22 +328,28 @@ class DQN:
                 self.logger.flush()
         return self
 
-    def evaluate(self, num_episodes: int = 10, seed: int = 10_000) -> EvalResult:
-        """Greedy-policy episodes on fresh, unshaped copies of the training env."""
+    def evaluate(
+        self, num_episodes: int = 10, seed: int = 10_000, envs: VectorEnv | None = None
+    ) -> EvalResult:
+        """Greedy-policy episodes on ``envs``, or on fresh, unshaped copies of the training env
+        (as :meth:`PPO.evaluate <rewardshaping.agents.ppo.PPO.evaluate>`)."""
+        if envs is not None:
+            return evaluate_policy(self.predict, envs, num_episodes, seed=seed)
         c = self.config
-        envs = make_vector_env(
-            c.env_id, min(c.num_envs, num_episodes), vectorization=c.vectorization,
-            env_kwargs=c.env_kwargs,
-        )  # fmt: skip
+        envs = evaluation_envs(
+            self.envs, min(c.num_envs, num_episodes), c if self._envs_from_config else None
+        )
         try:
             return evaluate_policy(self.predict, envs, num_episodes, seed=seed)
         finally:
             envs.close()
 
     # -- checkpoints ---------------------------------------------------------------------------
-    def save(self, path: str | os.PathLike) -> str:
-        """Networks, optimiser, replay buffer, RNG states and counters (envs restart on load)."""
-        state = {
+    def state_dict(self) -> dict[str, Any]:
+        """Everything a resumed run needs (see :meth:`save`)."""
+        env_snapshot = snapshot_or_warn(self.envs, started=self._obs is not None)
+        return {
+            "format": 1,
             "config": dataclasses.asdict(self.config),
             "q_network": self.q_network.state_dict(),
             "target_network": self.target_network.state_dict(),
@@ -343,8 +358,58 @@ class DQN:
             "rng": self.rng.bit_generator.state,
             "global_step": self.global_step,
             "updates": self.updates,
+            "last_log": self._last_log,
+            "episodes": self.episodes.state_dict(),
+            "pipeline": self.shaped.pipeline.state_dict() if self.shaped is not None else None,
+            "envs": env_snapshot,
+            "next_obs": self._obs,
+            "pending": self._pending.copy(),
         }
-        return str(atomic_save(state, path))
+
+    def save(self, path: str | os.PathLike) -> str:
+        """Write a checkpoint atomically: networks, optimiser, replay buffer, RNG states,
+        counters, the episode tracker, reward-term states (counts, the weight schedules' step)
+        and the envs' exact state when it can be captured.
+
+        A run resumed with :meth:`load` on CPU then continues as if never stopped, except:
+        envs whose state cannot be captured (``AsyncVectorEnv``, ``EzPickle`` envs such as
+        MuJoCo; :meth:`save` warns) start new episodes, seeded by the step reached so that they
+        do not replay the first ones; ``experience_fn`` keeps no state here (save its own); a
+        new ``total_timesteps`` changes the exploration schedule, as it would have from the
+        start.
+        """
+        return str(atomic_save(self.state_dict(), path))
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore :meth:`state_dict` into this agent (built with the same config and envs)."""
+        pipeline = self.shaped.pipeline if self.shaped is not None else None
+        saved_pipeline = state.get("pipeline")
+        if saved_pipeline is not None and pipeline is None:
+            raise ValueError("the checkpoint has reward-term states but these envs have none")
+        if saved_pipeline is not None:  # first: it refuses other terms before anything changes
+            pipeline.load_state_dict(saved_pipeline)
+        self.q_network.load_state_dict(state["q_network"])
+        self.target_network.load_state_dict(state["target_network"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.buffer.load_state_dict(state["buffer"])
+        self.rng.bit_generator.state = state["rng"]
+        self.global_step = int(state["global_step"])
+        self.updates = int(state["updates"])
+        self._last_log = int(state.get("last_log", self.global_step))
+        if state.get("episodes") is not None:
+            self.episodes.load_state_dict(state["episodes"])
+        if state.get("envs") is not None:
+            restore_envs(self.envs, state["envs"])
+            self._obs = state["next_obs"]
+            self._pending[:] = state["pending"]
+        elif self.global_step:
+            # Not capturable (or an old checkpoint): new episodes, with a seed that depends on
+            # the step reached, so that they do not replay the first ones of the run.
+            step = self.global_step // self.config.num_envs
+            self._obs, _ = self.envs.reset(seed=self.config.seed + 7919 * step)
+            self._pending[:] = False
+            self.episodes.returns[:] = 0
+            self.episodes.lengths[:] = 0
 
     @classmethod
     def load(
@@ -357,7 +422,11 @@ class DQN:
         experience_fn: Callable[[Transitions], Experiences | None] | None = None,
         **overrides: Any,
     ) -> DQN:
-        """Rebuild an agent saved by :meth:`save` (its envs start new episodes)."""
+        """Rebuild an agent saved by :meth:`save` and continue where it stopped (see there).
+
+        Pass the same ``terms`` (and ``envs``, when the run was given envs) as the saved run;
+        ``overrides`` may change e.g. ``log_dir`` or ``total_timesteps``.
+        """
         state = load_checkpoint(path)
         values = dict(state["config"])
         values.update(overrides)
@@ -365,11 +434,5 @@ class DQN:
             DQNConfig.from_dict(values), envs, terms=terms, weight=weight,
             experience_fn=experience_fn,
         )  # fmt: skip
-        agent.q_network.load_state_dict(state["q_network"])
-        agent.target_network.load_state_dict(state["target_network"])
-        agent.optimizer.load_state_dict(state["optimizer"])
-        agent.buffer.load_state_dict(state["buffer"])
-        agent.rng.bit_generator.state = state["rng"]
-        agent.global_step = int(state["global_step"])
-        agent.updates = int(state["updates"])
+        agent.load_state_dict(state)
         return agent

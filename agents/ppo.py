@@ -40,6 +40,7 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -49,18 +50,13 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from torch.nn import functional as F
 
 from rewardshaping.agents.config_files import config_from_dict
-from rewardshaping.agents.evaluation import EvalResult, evaluate_policy
+from rewardshaping.agents.evaluation import EvalResult, evaluate_policy, evaluation_envs
 from rewardshaping.agents.networks import ActorCritic, NumpyActorCritic, flat_parameters
 from rewardshaping.agents.normalization import RunningMeanStd, discounted_return_scale
 from rewardshaping.agents.ppo_checkpoint import PPOCheckpoints
 from rewardshaping.agents.rollout import EpisodeAssembler, Rollout, RolloutHook, gae
 from rewardshaping.agents.run_log import EpisodeTracker, RunLogger
-from rewardshaping.agents.vector_envs import (
-    agent_envs,
-    find_shaped,
-    make_vector_env,
-    resolve_device,
-)
+from rewardshaping.agents.vector_envs import agent_envs, find_shaped, resolve_device
 from rewardshaping.terms import RewardTerm
 from rewardshaping.wrappers.vector import autoreset_mode_of
 
@@ -202,6 +198,7 @@ class PPO(PPOCheckpoints):
         if c.torch_threads is not None:
             torch.set_num_threads(int(c.torch_threads))
         self.device = resolve_device(c.device)
+        self._envs_from_config = envs is None  # evaluate() re-makes them from the config
         envs = agent_envs(c, envs, terms, weight)
         if envs.num_envs != c.num_envs:
             self.config = c = dataclasses.replace(c, num_envs=envs.num_envs)
@@ -544,6 +541,8 @@ class PPO(PPOCheckpoints):
         if self._next_obs is None:
             self._reset_envs()
         if c.log_dir is not None and self.logger is None:
+            if not self.iteration:  # a fresh run: the logs of an earlier attempt there go
+                _remove_run_logs(c.log_dir)
             self.logger = RunLogger(
                 c.log_dir,
                 [f"term/{n}" for n in (self.pipeline.names if self.pipeline else [])],
@@ -654,20 +653,31 @@ class PPO(PPOCheckpoints):
     def evaluate(
         self, num_episodes: int = 10, seed: int = 10_000, envs: VectorEnv | None = None
     ) -> EvalResult:
-        """Greedy-policy episodes on fresh, unshaped copies of the training env."""
-        c = self.config
+        """Greedy-policy episodes on ``envs``, or on fresh, unshaped copies of the training env:
+        made from the config when the agent made its envs, else copied from the envs it was
+        given (:func:`~rewardshaping.agents.evaluation.fresh_env_copy`; a ValueError when they
+        cannot be copied faithfully: pass ``envs`` then)."""
         if envs is not None:
             return evaluate_policy(self.predict, envs, num_episodes, seed=seed)
-        envs = make_vector_env(
-            c.env_id,
-            min(c.num_envs, num_episodes),
-            vectorization=c.vectorization,
-            env_kwargs=c.env_kwargs,
+        c = self.config
+        envs = evaluation_envs(
+            self.envs, min(c.num_envs, num_episodes), c if self._envs_from_config else None
         )
         try:
             return evaluate_policy(self.predict, envs, num_episodes, seed=seed)
         finally:
             envs.close()
+
+
+def _remove_run_logs(log_dir: str | os.PathLike) -> None:
+    """Delete the CSV and TensorBoard logs a :class:`RunLogger` wrote in ``log_dir``, so that a
+    run starting from step 0 there does not append to an earlier attempt's (e.g. one killed
+    before its first checkpoint). Nothing else in the folder is touched."""
+    folder = Path(log_dir)
+    for path in [folder / "episodes.csv", folder / "progress.csv"]:
+        path.unlink(missing_ok=True)
+    for path in (folder / "tb").glob("events.out.tfevents.*"):
+        path.unlink(missing_ok=True)
 
 
 def _np_normalize(x: np.ndarray, mean: np.ndarray, std: np.ndarray, clip: float) -> np.ndarray:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -21,7 +20,7 @@ from rewardshaping.agents.checkpoint import (
     atomic_save,
     load_checkpoint,
     restore_envs,
-    snapshot_envs,
+    snapshot_or_warn,
 )
 from rewardshaping.agents.rollout import RolloutHook
 from rewardshaping.terms import RewardTerm
@@ -37,14 +36,7 @@ class PPOCheckpoints:
 
     def state_dict(self) -> dict[str, Any]:
         """Everything a resumed run needs (see :meth:`save`)."""
-        env_snapshot, why = snapshot_envs(self.envs) if self._next_obs is not None else (None, "")
-        if why:
-            warnings.warn(
-                f"the env state cannot be saved ({why}); a resumed run restarts its episodes "
-                "and will not match an uninterrupted one exactly",
-                RuntimeWarning,
-                stacklevel=3,
-            )
+        env_snapshot = snapshot_or_warn(self.envs, started=self._next_obs is not None)
         return {
             "format": 1,
             "config": dataclasses.asdict(self.config),

@@ -264,6 +264,20 @@ class RewardPipeline:
         }
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore :meth:`state_dict`. The saved terms must be this pipeline's, by name and in
+        order, for as many envs; otherwise a ValueError names both, and nothing is changed."""
+        saved = list(state["terms"])
+        if saved != self.names:
+            raise ValueError(
+                f"the saved reward terms are {saved}, these are {self.names}; pass the same "
+                "terms (same names, same order) as the run that was saved"
+            )
+        saved_envs = np.shape(state["episode_step"])
+        if saved_envs != (self.num_envs,):
+            raise ValueError(
+                f"the saved reward-term state is for {saved_envs[0] if saved_envs else '?'} "
+                f"envs, this pipeline has {self.num_envs}"
+            )
         self.global_step = int(state["global_step"])
         self._episode_step[:] = state["episode_step"]
         self._ep_env[:] = state["ep_env"]

@@ -97,7 +97,10 @@ def test_corrupt_and_partial_runs_are_rerun(tmp_path):
 
 
 def test_failures_are_recorded_and_do_not_stop_the_sweep(tmp_path):
-    bad_agent = {**AGENT, "kwargs": {"n_steps": 32, "batch_size": 32, "no_such_arg": 1}}
+    bad_agent = {
+        **AGENT,
+        "kwargs": {"n_steps": 32, "batch_size": 32, "policy_kwargs": {"no_such_arg": 1}},
+    }
     s = parse_suite(
         suite_dict(
             seeds=1,

@@ -219,3 +219,9 @@ def test_policy_restarts_once_when_every_weight_has_faded():
     assert abs(float(restarted.std()) - float(initial.std())) < 0.5 * float(initial.std())
     agent.learn(max_iterations=1)  # and it trains on from there
     assert agent.policy_was_reset
+
+
+def test_blended_ppo_evaluates_on_a_fresh_copy_of_its_envs():
+    # BlendedPPO wraps its envs in a HeuristicRecorder; evaluation leaves that wrapper out.
+    agent = BlendedPPO(cfg(), heuristics={"one": ones})
+    assert len(agent.evaluate(num_episodes=2).returns) == 2

@@ -4,12 +4,15 @@
     OUT/index.csv                       one row per run (readable with pandas)
     OUT/<env>/<method>/seed<k>/run.json         the run's full spec
                                metrics.csv      step, eval_return, eval_success, train stats
-                               checkpoint.pkl   trainer state + metric rows (resume point)
+                               checkpoint.pkl   trainer state + metric rows (resume point),
+                                                after a header with the pickle's SHA-256
                                status.json      running | done | failed (+ traceback, checksum)
 
 Runs from several machines merge by copying their folders side by side and re-indexing
 (:func:`write_index`). A ``done`` run whose metrics file is missing, truncated or altered (its
-SHA-256 differs from the one in status.json) is treated as not done and rerun.
+SHA-256 differs from the one in status.json) is treated as not done and rerun. A checkpoint that
+is missing, truncated or altered (its SHA-256 differs from its header's) is ignored: the run
+restarts from step 0. Checkpoints written before the header existed still load (unchecked).
 """
 
 from __future__ import annotations
@@ -25,6 +28,11 @@ from pathlib import Path
 from typing import Any
 
 __all__ = ["RunFolder", "atomic_write", "write_index", "read_metrics"]
+
+#: First bytes of a checkpoint with a checksum: magic, 64 hex digits of the SHA-256 of the
+#: pickle that follows, newline. (A bare pickle starts with b"\x80", never with this.)
+_CKPT_MAGIC = b"RSCKPT1\n"
+_CKPT_HEADER = len(_CKPT_MAGIC) + 65
 
 
 def atomic_write(path: Path, data: bytes | str) -> None:
@@ -110,15 +118,26 @@ class RunFolder:
         return bool(rows) and rows[-1].get("step", 0) >= budget
 
     def save_checkpoint(self, payload: dict[str, Any]) -> None:
-        atomic_write(self.path / "checkpoint.pkl", pickle.dumps(payload))
+        raw = pickle.dumps(payload)
+        digest = hashlib.sha256(raw).hexdigest().encode()
+        atomic_write(self.path / "checkpoint.pkl", _CKPT_MAGIC + digest + b"\n" + raw)
 
     def load_checkpoint(self) -> dict[str, Any] | None:
-        """The last checkpoint, or None when there is none or it cannot be read."""
+        """The last checkpoint, or None when there is none or it is truncated or corrupt."""
         try:
-            with open(self.path / "checkpoint.pkl", "rb") as f:
-                # Our own file, written by this toolkit's runner in this folder.
-                payload = pickle.load(f)
-        except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ValueError):
+            data = (self.path / "checkpoint.pkl").read_bytes()
+        except OSError:
+            return None
+        if data.startswith(_CKPT_MAGIC):
+            digest, raw = data[len(_CKPT_MAGIC) : _CKPT_HEADER], data[_CKPT_HEADER:]
+            if digest != hashlib.sha256(raw).hexdigest().encode() + b"\n":
+                return None
+        else:
+            raw = data  # written before checkpoints had a checksum
+        try:
+            # Our own file, written by this toolkit's runner in this folder.
+            payload = pickle.loads(raw)
+        except Exception:  # noqa: BLE001 - a damaged pickle can raise almost anything
             return None
         return payload if isinstance(payload, dict) and "rows" in payload else None
 

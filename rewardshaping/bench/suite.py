@@ -1,7 +1,10 @@
 """Suite files: which envs, which methods (agent + reward terms), which seeds, what budget.
 
-A suite is YAML or TOML, validated entirely on load (unknown env, term, wrapper, backend or
-field) before any run starts; errors name the file and the field path. Example::
+A suite is YAML or TOML, validated entirely on load (unknown env, term, wrapper, backend,
+algorithm or field; agent settings the backend does not know; values of the wrong type) before
+any run starts; errors name the file and the field path. ``agent.kwargs`` are keyword arguments
+of the SB3 algorithm (``sb3``) or :class:`~rewardshaping.agents.ppo.PPOConfig` fields
+(``toolkit``); those the runner sets itself from other fields are refused. Example::
 
     name: quickstart
     budget: 100000            # env steps per run
@@ -36,6 +39,34 @@ __all__ = ["Suite", "EnvSpec", "MethodSpec", "RunSpec", "load_suite", "parse_sui
 
 #: Agent backends a method may name (see ``rewardshaping.bench.trainers``).
 BACKENDS = ("sb3", "toolkit")
+#: Algorithms of each backend.
+ALGOS = {"sb3": ("PPO", "A2C", "DQN"), "toolkit": ("PPO",)}
+#: SB3 constructor arguments the runner passes itself -> the suite field that sets them.
+SB3_RESERVED = {
+    "policy": "agent.policy",
+    "env": "envs[]",
+    "seed": "seeds",
+    "device": "agent.device",
+    "verbose": "(the runner: 0)",
+    "_init_setup_model": "(the runner)",
+}
+#: PPOConfig fields the runner sets itself -> the suite field that sets them.
+TOOLKIT_RESERVED = {
+    "env_id": "envs[].id",
+    "env_kwargs": "envs[].kwargs",
+    "num_envs": "agent.n_envs",
+    "seed": "seeds",
+    "total_timesteps": "budget",
+    "device": "agent.device",
+    "torch_threads": "(the runner: 1)",
+    "log_dir": "(the runner's run folders)",
+    "tensorboard": "(the runner's run folders)",
+    "checkpoint_every": "eval.every (the runner checkpoints after each evaluation)",
+}
+#: Toolkit vectorisations the runner can checkpoint exactly (``async`` keeps the envs'
+#: state in sub-processes) and autoreset modes PPO handles.
+TOOLKIT_VECTORIZATIONS = ("auto", "sync", "vector_entry_point")
+TOOLKIT_AUTORESET_MODES = ("NextStep", "SameStep")
 
 
 @dataclass(frozen=True)
@@ -150,6 +181,16 @@ def parse_suite(data: Any, source: str = "<dict>") -> Suite:
             fail(where, f"expected a positive integer, got {x!r}")
         return x
 
+    def number(x: Any, where: str) -> float:
+        if isinstance(x, bool) or not isinstance(x, (int, float)):
+            fail(where, f"expected a number, got {x!r}")
+        return float(x)
+
+    def mapping(x: Any, where: str) -> dict:
+        if not isinstance(x, dict):
+            fail(where, f"expected a mapping, got {type(x).__name__} {x!r}")
+        return dict(x)
+
     data = keys(data, _TOP, "suite", ("name", "budget", "envs", "methods"))
     name = str(data["name"])
     budget = pos_int(data["budget"], "budget")
@@ -187,14 +228,18 @@ def parse_suite(data: Any, source: str = "<dict>") -> Suite:
                     f"{where}.wrappers[{k}]",
                     f"unknown wrapper {wname!r}; known: {sorted(known_wrappers)}",
                 )
+        max_score = number(e.get("max_score", 1.0), f"{where}.max_score")
+        min_score = number(e.get("min_score", 0.0), f"{where}.min_score")
+        if not max_score > min_score:
+            fail(f"{where}.max_score", f"must exceed min_score ({max_score} <= {min_score})")
         envs.append(
             EnvSpec(
                 id=str(e["id"]),
                 name=str(e.get("name", e["id"])).replace("/", "_"),
                 wrappers=tuple(wrappers),
-                kwargs=dict(e.get("kwargs", {})),
-                max_score=float(e.get("max_score", 1.0)),
-                min_score=float(e.get("min_score", 0.0)),
+                kwargs=mapping(e.get("kwargs", {}), f"{where}.kwargs"),
+                max_score=max_score,
+                min_score=min_score,
             )
         )
     _unique([e.name for e in envs], "envs[].name", source)
@@ -211,19 +256,129 @@ def parse_suite(data: Any, source: str = "<dict>") -> Suite:
                 f"{where}.agent.backend",
                 f"unknown backend {agent['backend']!r}; known: {list(BACKENDS)}",
             )
+        try:
+            _check_agent(agent, f"{where}.agent", envs, budget)
+        except ConfigError as err:
+            raise ConfigError(f"{source}: {err}") from None
         terms = m.get("terms", [])
         if not isinstance(terms, list):
             fail(f"{where}.terms", "expected a list")
+        built = []
         for k, t in enumerate(terms):
             try:
-                make_term(t, where=f"{where}.terms[{k}]")  # builds once to validate arguments
+                built.append(make_term(t, where=f"{where}.terms[{k}]"))  # validates arguments
             except ConfigError as err:
                 raise ConfigError(f"{source}: {err}") from None
-        methods.append(MethodSpec(str(m["name"]), dict(agent), tuple(terms), m.get("weight", 1.0)))
+            except (TypeError, ValueError) as err:
+                fail(f"{where}.terms[{k}]", f"bad arguments: {err}")
+        weight = m.get("weight", 1.0)
+        _check_weight(weight, built, f"{where}.weight", fail)
+        methods.append(MethodSpec(str(m["name"]), dict(agent), tuple(terms), weight))
     _unique([m.name for m in methods], "methods[].name", source)
     return Suite(
         name, tuple(envs), tuple(methods), seeds, budget, eval_every, eval_episodes, source
     )
+
+
+def _check_weight(weight: Any, terms: list, where: str, fail: Any) -> None:
+    """The terms' weight: a number, a list (one per term) or a mapping term name -> number."""
+    if terms:
+        from rewardshaping.pipeline import RewardPipeline
+
+        try:
+            RewardPipeline(terms, 1, weight)
+        except (TypeError, ValueError) as err:
+            fail(where, str(err))
+    elif isinstance(weight, bool) or not isinstance(weight, (int, float)):
+        fail(where, f"expected a number (the method has no terms), got {weight!r}")
+
+
+def _check_agent(agent: dict, where: str, envs: list[EnvSpec], budget: int) -> None:
+    """Everything about an agent the trainer would only find out once the run starts."""
+    backend = agent["backend"]
+    algo = agent.get("algo", "PPO")
+    if algo not in ALGOS[backend]:
+        raise ConfigError(
+            f"{where}.algo: unknown {backend} algorithm {algo!r}; known: {list(ALGOS[backend])}"
+        )
+    n_envs = agent.get("n_envs", 8)
+    if isinstance(n_envs, bool) or not isinstance(n_envs, int) or n_envs <= 0:
+        raise ConfigError(f"{where}.n_envs: expected a positive integer, got {n_envs!r}")
+    device = agent.get("device", "cpu")
+    if not isinstance(device, str):
+        raise ConfigError(f"{where}.device: expected a string such as 'cpu', got {device!r}")
+    kwargs = agent.get("kwargs", {})
+    if not isinstance(kwargs, dict):
+        raise ConfigError(f"{where}.kwargs: expected a mapping, got {type(kwargs).__name__}")
+    reserved = SB3_RESERVED if backend == "sb3" else TOOLKIT_RESERVED
+    taken = sorted(set(kwargs) & set(reserved))
+    if taken:
+        raise ConfigError(
+            f"{where}.kwargs: {taken} are set by the runner; use "
+            + ", ".join(f"{reserved[k]} for {k}" for k in taken)
+        )
+    if backend == "sb3":
+        _check_sb3(agent, algo, kwargs, where)
+    else:
+        _check_toolkit(agent, kwargs, where, envs, n_envs, budget, device)
+
+
+def _check_sb3(agent: dict, algo: str, kwargs: dict, where: str) -> None:
+    import inspect
+
+    import stable_baselines3 as sb3
+
+    cls = getattr(sb3, algo)
+    policy = agent.get("policy", "MlpPolicy")
+    if policy not in cls.policy_aliases:
+        raise ConfigError(
+            f"{where}.policy: {algo} has no policy {policy!r}; known: {list(cls.policy_aliases)}"
+        )
+    known = set(inspect.signature(cls.__init__).parameters) - {"self"} - set(SB3_RESERVED)
+    unknown = sorted(set(kwargs) - known)
+    if unknown:
+        raise ConfigError(
+            f"{where}.kwargs: unknown {algo} argument(s) {unknown}; known: {sorted(known)}"
+        )
+
+
+def _check_toolkit(
+    agent: dict, kwargs: dict, where: str, envs: list[EnvSpec], n_envs: int, budget: int, device
+) -> None:
+    from rewardshaping.agents.ppo import PPOConfig
+
+    if "policy" in agent:
+        raise ConfigError(
+            f"{where}.policy: the toolkit backend has no policy field; its network is set by "
+            "kwargs (encoder, hidden_sizes, activation)"
+        )
+    try:
+        config = PPOConfig.from_dict(
+            {**kwargs, "num_envs": n_envs, "total_timesteps": budget, "device": device}
+        )
+        config.validate()
+    except (TypeError, ValueError) as err:
+        raise ConfigError(f"{where}.kwargs: bad toolkit PPO settings: {err}") from None
+    if config.vectorization not in TOOLKIT_VECTORIZATIONS:
+        raise ConfigError(
+            f"{where}.kwargs.vectorization: expected one of {list(TOOLKIT_VECTORIZATIONS)}, got "
+            f"{config.vectorization!r} (the runner's checkpoints cannot hold the state of "
+            "'async' sub-process envs; runs already run in parallel)"
+        )
+    if config.autoreset_mode not in TOOLKIT_AUTORESET_MODES:
+        raise ConfigError(
+            f"{where}.kwargs.autoreset_mode: expected one of {list(TOOLKIT_AUTORESET_MODES)}, "
+            f"got {config.autoreset_mode!r}"
+        )
+    if config.vectorization == "vector_entry_point":
+        import gymnasium as gym
+
+        for e in envs:
+            if e.wrappers or gym.spec(e.id).vector_entry_point is None:
+                raise ConfigError(
+                    f"{where}.kwargs.vectorization: 'vector_entry_point' needs envs with a "
+                    f"batched implementation and no wrappers; {e.name} is not one"
+                )
 
 
 def _unique(names: list[str], where: str, source: str) -> None:
