@@ -268,6 +268,8 @@ def policy_iteration(
         >>> T = np.zeros((2, 2, 2)); T[:, 0, 0] = 1; T[:, 1, 1] = 1
         >>> policy_iteration(T, np.array([[0.0, 1.0], [0.0, 1.0]]), 0.9).tolist()
         [1, 1]
+        >>> policy_iteration(T, np.array([[0.0, 1.0], [0.0, 1.0]]), 0.9, max_iter=1).tolist()
+        [1, 1]
     """
     T, rbar = transition, expected
     S, A, _ = T.shape
@@ -277,9 +279,9 @@ def policy_iteration(
     active = np.arange(rbar.shape[0])
     states = np.arange(S)
     eye = np.eye(S)
+    if active.size == 0:  # no rewards at all
+        return pol.reshape(*batch, S)
     for _ in range(max_iter):
-        if active.size == 0:
-            return pol.reshape(*batch, S)
         p, r = pol[active], rbar[active]
         P = T[states, p]  # (k, S, S)
         r_pi = np.take_along_axis(r, p[..., None], -1)
@@ -294,4 +296,6 @@ def policy_iteration(
         changed = np.any(new != p, axis=-1)
         pol[active] = new
         active = active[changed]
+        if active.size == 0:  # every policy is stable: converged in this iteration
+            return pol.reshape(*batch, S)
     raise RuntimeError(f"policy iteration did not converge in {max_iter} iterations")
