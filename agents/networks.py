@@ -175,6 +175,10 @@ class MiniGridCNN(nn.Module):
     def __init__(self, obs_shape: Sequence[int]) -> None:
         super().__init__()
         h, w, c = obs_shape
+        if h < 7 or w < 7:  # each 2x2 layer takes one off a side, the pool halves it
+            raise ValueError(
+                f"MiniGridCNN needs images of at least 7x7, got {h}x{w}; use encoder='mlp'"
+            )
         self.net = nn.Sequential(
             layer_init(nn.Conv2d(c, 16, 2)),
             nn.ReLU(),
@@ -193,7 +197,10 @@ class MiniGridCNN(nn.Module):
 
 
 def obs_encoder_kind(space: spaces.Space) -> str:
-    """``"cnn"`` for image-like ``(H, W, C)`` boxes (C <= 4, H, W >= 5), else ``"mlp"``.
+    """``"cnn"`` for image-like ``(H, W, C)`` boxes (C <= 4, H, W >= 7), else ``"mlp"``.
+
+    7 is the smallest side :class:`MiniGridCNN` takes (a 2x2 conv, a 2x2 pool, two more 2x2
+    convs); a 5x5 MiniGrid view gets the MLP.
 
     Example:
         >>> obs_encoder_kind(spaces.Box(0, 255, (7, 7, 3))), obs_encoder_kind(spaces.Box(-1, 1, (4,)))
@@ -201,7 +208,7 @@ def obs_encoder_kind(space: spaces.Space) -> str:
     """
     if isinstance(space, spaces.Box) and len(space.shape) == 3:
         h, w, c = space.shape
-        if c <= 4 and h >= 5 and w >= 5:
+        if c <= 4 and h >= 7 and w >= 7:
             return "cnn"
     return "mlp"
 

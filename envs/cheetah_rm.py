@@ -113,7 +113,8 @@ class HalfCheetahEvents(gym.Wrapper):
     paying ``RewardControl()`` = ``info["reward_ctrl"]`` (:func:`reward_control`) on most edges.
 
     ## Termination
-    Never terminates; truncation after 1000 steps.
+    Never terminates. The registered ids truncate after 1000 steps (their ``TimeLimit``); the
+    class itself, like Gymnasium's own env classes, never truncates.
 
     ## Registered Configurations
     ``rewardshaping/HalfCheetahRM-v0`` (this env) and ``rewardshaping/HalfCheetahRM-BackForth-v0``

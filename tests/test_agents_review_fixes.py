@@ -235,3 +235,17 @@ def test_ppo_load_with_other_terms_fails_clearly(tmp_path):
             ValueError, match=r"\['count_bonus', 'step_penalty'\].*\['count_bonus'\]"
         ):
             PPO.load(path, terms=count_bonus())
+
+
+def test_small_grid_images_get_the_mlp_and_the_cnn_says_why_not():
+    from gymnasium import spaces
+
+    from rewardshaping.agents.networks import ActorCritic, MiniGridCNN, obs_encoder_kind
+
+    for side in (5, 6):
+        space = spaces.Box(0, 255, (side, side, 3), np.uint8)
+        assert obs_encoder_kind(space) == "mlp"
+        ActorCritic(space, spaces.Discrete(3))  # builds (the CNN used to crash here)
+        with pytest.raises(ValueError, match="at least 7x7"):
+            MiniGridCNN((side, side, 3))
+    assert obs_encoder_kind(spaces.Box(0, 255, (7, 7, 3), np.uint8)) == "cnn"

@@ -188,3 +188,14 @@ def test_called_machine_without_accepting_state_is_refused_even_if_named_like_th
     sub = parse_machine(CONTINUING, name="top")  # its own name is the root's key
     with pytest.raises(SpecError, match="machine 'sub' is called but has no accepting state"):
         RewardMachineHierarchy({"top": root, "sub": sub}, "top")
+
+
+def test_first_match_machine_exports_to_an_equivalent_deterministic_spec():
+    # Office T3 has an ambiguous pair; with on_ambiguous="first" the first edge wins. The spec
+    # format has no first-match rule, so the export negates the earlier edge in the later one.
+    from rewardshaping.machines.spec import dump_yaml, load_machine
+
+    first = load_machine(office_spec_path(3, "legacy"), on_ambiguous="first")
+    assert first.ambiguities
+    again = parse_machine(dump_yaml(first), "yaml")  # used to raise: "not deterministic"
+    assert again.equivalent(first) and first.equivalent(again)

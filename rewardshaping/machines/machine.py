@@ -22,7 +22,7 @@ from typing import Any, Literal
 import numpy as np
 
 from rewardshaping.machines.errors import Location, SpecError
-from rewardshaping.machines.formulas import Formula
+from rewardshaping.machines.formulas import And, Formula, Not
 from rewardshaping.machines.valuations import Exclusivity, valuations
 
 __all__ = ["Edge", "RewardMachine", "SINK"]
@@ -520,12 +520,21 @@ class RewardMachine:
             >>> office_machine(2).to_dict()["edges"][-1]
             {'from': 'has_mail', 'to': 'delivered', 'when': 'g & !n', 'reward': 1.0}
         """
+        # A machine loaded with on_ambiguous="first" lets the first matching edge win; the spec
+        # format has no such rule, so each later edge of an ambiguous pair is written with the
+        # earlier one negated. The exported machine is then deterministic and steps the same.
+        earlier: dict[int, list[Formula]] = {}
+        for a, b, _ in self.ambiguities:
+            earlier.setdefault(id(b), []).append(a.formula)
         edges = []
         for e in self.edges:
             item: dict[str, Any] = {"from": e.source, "to": e.target}
             if e.call:
                 item["call"] = e.call
-            item["when"] = str(e.formula)
+            formula = e.formula
+            if id(e) in earlier:
+                formula = And((formula, *(Not(f) for f in earlier[id(e)])))
+            item["when"] = str(formula)
             if e.reward_fn:
                 item["reward"] = {"function": e.reward_fn}
             elif e.reward != 0.0:
