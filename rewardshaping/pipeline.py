@@ -67,9 +67,10 @@ class RewardPipeline:
             env steps.
         composer: how values combine with the env reward (default :class:`WeightedSum`).
         on_invalid: what to do with NaN/inf from a term: ``"raise"`` (default) an error naming
-            the term and env index; ``"clip"`` NaN -> 0 and values clipped to ``clip_range``;
-            ``"zero"`` non-finite -> 0. Both non-raising modes warn once per term.
-        clip_range: the bounds used by ``on_invalid="clip"``.
+            the term and env index; ``"clip"`` NaN -> 0 and +-inf -> the bounds of
+            ``clip_range``; ``"zero"`` non-finite -> 0. Finite values are left alone. Both
+            non-raising modes warn once per term.
+        clip_range: the values ``on_invalid="clip"`` gives -inf and +inf.
 
     Example:
         >>> import numpy as np
@@ -240,9 +241,9 @@ class RewardPipeline:
                 )
             if self.on_invalid == "zero":
                 arr[bad] = 0.0
-            else:
+            else:  # only the non-finite entries: an env's reward must not depend on another's
                 lo, hi = self.clip_range
-                arr = np.clip(np.nan_to_num(arr, nan=0.0, posinf=hi, neginf=lo), lo, hi)
+                arr[bad] = np.nan_to_num(arr[bad], nan=0.0, posinf=hi, neginf=lo)
         return arr
 
     # -- learning and checkpoints -------------------------------------------------------------

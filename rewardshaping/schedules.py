@@ -7,6 +7,7 @@ intrinsic rewards; :class:`LinearDecay` anneals to a floor over a fixed number o
 from __future__ import annotations
 
 import math
+import numbers
 
 __all__ = ["Schedule", "Constant", "LinearDecay", "ExponentialDecay", "as_schedule"]
 
@@ -88,8 +89,8 @@ def as_schedule(weight: float | Schedule) -> Schedule:
     """A :class:`Schedule` from a number or a schedule (or any callable of the step)."""
     if isinstance(weight, Schedule):
         return weight
-    if isinstance(weight, (int, float)) and not isinstance(weight, bool):
-        return Constant(weight)
+    if isinstance(weight, numbers.Real) and not isinstance(weight, bool):
+        return Constant(weight)  # NumPy scalars (np.float32(0.5), np.int64(2)) too
     if callable(weight):
         return _CallableSchedule(weight)
     raise TypeError(f"a weight must be a number or a Schedule, got {type(weight).__name__}")

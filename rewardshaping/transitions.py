@@ -326,7 +326,13 @@ class _LazyVectorInfo(dict):
         value = self._info[key]
         if isinstance(value, dict):
             return _LazyVectorInfo(value)
-        return batch_obs(value) if not isinstance(value, str) else np.array([value], dtype=object)
+        if isinstance(value, (np.ndarray, np.number, int, float, bool)):
+            return batch_obs(np.asarray(value))
+        # Anything else (tuples, lists, strings) is one object per env, as Gymnasium's vector
+        # envs store it: a tuple is one value, not a batch of its elements.
+        out = np.empty(1, dtype=object)
+        out[0] = value
+        return out
 
     def get(self, key: str, default: Any = None) -> Any:
         return self[key] if key in self else default

@@ -120,6 +120,11 @@ def test_non_finite_clip_and_zero_warn_once():
     with pytest.warns(RuntimeWarning, match="broken"):
         out = step(p, [0] * 4)
     assert out.values["broken"].tolist() == [0.0, 5.0, -5.0, 1.0]
+    # Finite values are the term's own, whatever the other envs returned.
+    big = FunctionTerm(lambda b: np.array([5000.0, 5000.0, np.nan, 5000.0]), name="big")
+    p = RewardPipeline(big, 4, on_invalid="clip", clip_range=(-5, 5))
+    with pytest.warns(RuntimeWarning, match="big"):
+        assert step(p, [0] * 4).values["big"].tolist() == [5000.0, 5000.0, 0.0, 5000.0]
     p = RewardPipeline(t, 4, on_invalid="zero")
     with pytest.warns(RuntimeWarning):
         assert step(p, [0] * 4).values["broken"].tolist() == [0.0, 0.0, 0.0, 1.0]

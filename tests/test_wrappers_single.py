@@ -46,3 +46,28 @@ def test_terms_read_infos(countdown):
 def test_constructor_args_recorded():
     env = ShapedEnv(gym.make("CartPole-v1"), StepPenalty(-0.5), weight=2.0)
     assert env.spec.additional_wrappers[-1].kwargs["weight"] == 2.0
+
+
+def test_tuple_infos_are_one_value_per_env_as_in_vector_envs():
+    # MiniGrid's raw agent_pos is a tuple: one value of the env, not a batch of its elements.
+    from rewardshaping.intrinsic import CountBonus, InfoKey
+    from rewardshaping.transitions import single_info_as_vector
+
+    info = single_info_as_vector({"pos": (3, 4), "dist": 2.0, "xy": np.array([1, 2])})
+    assert info["pos"].dtype == object and info["pos"][0] == (3, 4)
+    assert info["dist"].tolist() == [2.0] and info["xy"].tolist() == [[1, 2]]
+
+    class TuplePos(gym.Wrapper):
+        def step(self, action):
+            obs, r, term, trunc, info = self.env.step(action)
+            return obs, r, term, trunc, {**info, "pos": (int(obs[0]), 0)}
+
+    env = ShapedEnv(TuplePos(gym.make("CartPole-v1")), CountBonus(InfoKey("pos")))
+    env.reset(seed=0)
+    assert env.step(0)[4]["reward_terms"]["count_bonus"] == 1.0  # used to raise a shape error
+
+
+def test_numpy_scalar_weights_are_numbers():
+    env = ShapedEnv(gym.make("CartPole-v1"), StepPenalty(-1.0), weight=np.float32(0.5))
+    env.reset(seed=0)
+    assert env.step(0)[4]["reward_terms"]["step_penalty"] == -0.5

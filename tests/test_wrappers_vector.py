@@ -168,3 +168,16 @@ def test_single_and_vector_adapters_agree(mode):
                 t += mode is AutoresetMode.NEXT_STEP  # the vector env spent one step on reset
         np.testing.assert_allclose(single, vec_rewards[i], rtol=1e-6)
         assert len(single) > 20
+
+
+def test_reset_mask_resets_only_the_masked_envs(countdown_vec):
+    # Gymnasium pops "reset_mask" from the options: the wrapper must read it first, or every
+    # env's episode (and a pending NEXT_STEP autoreset) is cleared.
+    envs = ShapedVectorEnv(
+        countdown_vec(AutoresetMode.NEXT_STEP, lengths=(5, 2)), StepPenalty(-1.0)
+    )
+    run(envs, 2)  # env 1 (length 2) has just ended: its next step is the dummy reset step
+    envs.reset(options={"reset_mask": np.array([True, False])})
+    info = envs.step(np.zeros(2, int))[4]
+    assert info["reward_terms"]["step_penalty"].tolist() == [-1.0, 0.0]  # env 1's dummy: unpaid
+    assert envs.pipeline._episode_step.tolist() == [1, 0]

@@ -121,6 +121,6 @@ def _require_single_env(env: Any) -> None:
     raise TypeError(
         f"ShapedEnv wraps a gymnasium.Env (Gymnasium >= 1.0 API), got {type(env).__name__}. "
         "Accepted: gymnasium.Env -> ShapedEnv, gymnasium.vector.VectorEnv -> ShapedVectorEnv, "
-        "stable_baselines3 VecEnv -> ShapedVecEnv, PettingZoo envs -> rewardshaping.multiagent. "
-        "An old `gym` env can be converted with shimmy's GymV26CompatibilityV0."
+        "stable_baselines3 VecEnv -> ShapedVecEnv (PettingZoo envs have no adapter yet). An old "
+        "`gym` env can be converted with shimmy's GymV26CompatibilityV0."
     )

@@ -115,10 +115,12 @@ class ShapedVectorEnv(VectorWrapper, gym.utils.RecordConstructorArgs):
         return self.pipeline.terms
 
     def reset(self, *, seed: int | list[int] | None = None, options: dict[str, Any] | None = None):
-        obs, info = self.env.reset(seed=seed, options=options)
+        # Read the mask first: Gymnasium's vector envs pop "reset_mask" from the options, and a
+        # lost mask would clear the episodes (and the pending autoresets) of every env.
         mask = None
         if options is not None and "reset_mask" in options:
-            mask = np.asarray(options["reset_mask"], bool)
+            mask = np.array(options["reset_mask"], bool)
+        obs, info = self.env.reset(seed=seed, options=options)
         self.pipeline.reset(mask)
         if mask is None:
             self._autoreset[:] = False
