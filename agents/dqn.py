@@ -38,7 +38,6 @@ from rewardshaping.agents.checkpoint import (
 from rewardshaping.agents.config_files import config_from_dict
 from rewardshaping.agents.evaluation import EvalResult, evaluate_policy, evaluation_envs
 from rewardshaping.agents.networks import QNetwork, flat_parameters
-from rewardshaping.agents.ppo import _remove_run_logs
 from rewardshaping.agents.replay import Experiences, ReplayBuffer
 from rewardshaping.agents.run_log import EpisodeTracker, RunLogger
 from rewardshaping.agents.vector_envs import agent_envs, find_shaped, resolve_device
@@ -256,8 +255,6 @@ class DQN:
             self.config = c = dataclasses.replace(c, total_timesteps=int(total_timesteps))
         if c.log_dir is not None and self.logger is None:
             names = self.shaped.pipeline.names if self.shaped is not None else []
-            if not self.global_step:  # a fresh run: the logs of an earlier attempt there go
-                _remove_run_logs(c.log_dir)
             self.logger = RunLogger(
                 c.log_dir, [f"term/{n}" for n in names], c.tensorboard,
                 resume_step=self.global_step or None,

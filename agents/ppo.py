@@ -40,7 +40,6 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -541,8 +540,6 @@ class PPO(PPOCheckpoints):
         if self._next_obs is None:
             self._reset_envs()
         if c.log_dir is not None and self.logger is None:
-            if not self.iteration:  # a fresh run: the logs of an earlier attempt there go
-                _remove_run_logs(c.log_dir)
             self.logger = RunLogger(
                 c.log_dir,
                 [f"term/{n}" for n in (self.pipeline.names if self.pipeline else [])],
@@ -667,17 +664,6 @@ class PPO(PPOCheckpoints):
             return evaluate_policy(self.predict, envs, num_episodes, seed=seed)
         finally:
             envs.close()
-
-
-def _remove_run_logs(log_dir: str | os.PathLike) -> None:
-    """Delete the CSV and TensorBoard logs a :class:`RunLogger` wrote in ``log_dir``, so that a
-    run starting from step 0 there does not append to an earlier attempt's (e.g. one killed
-    before its first checkpoint). Nothing else in the folder is touched."""
-    folder = Path(log_dir)
-    for path in [folder / "episodes.csv", folder / "progress.csv"]:
-        path.unlink(missing_ok=True)
-    for path in (folder / "tb").glob("events.out.tfevents.*"):
-        path.unlink(missing_ok=True)
 
 
 def _np_normalize(x: np.ndarray, mean: np.ndarray, std: np.ndarray, clip: float) -> np.ndarray:

@@ -169,7 +169,10 @@ class RunLogger:
         tensorboard: also write TensorBoard event files (needs ``pip install tensorboard``;
             without it a warning is given once and only CSV is written).
         resume_step: when resuming, rows logged after this global step (by the interrupted
-            run, after its last checkpoint) are dropped, so the files read as one run.
+            run, after its last checkpoint) are dropped, so the files read as one run. None: a
+            run from step 0, which replaces the CSV and TensorBoard files an earlier attempt
+            left in ``log_dir`` (e.g. one killed before its first checkpoint) instead of
+            appending to them.
 
     Example:
         >>> import tempfile
@@ -194,9 +197,14 @@ class RunLogger:
         self.log_dir = Path(log_dir)
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.episode_columns = self.BASE_COLUMNS + list(episode_columns)
-        if resume_step is not None:
-            for name in ("episodes.csv", "progress.csv"):
+        for name in ("episodes.csv", "progress.csv"):
+            if resume_step is None:
+                (self.log_dir / name).unlink(missing_ok=True)
+            else:
                 _truncate_after(self.log_dir / name, resume_step)
+        if resume_step is None:
+            for path in (self.log_dir / "tb").glob("events.out.tfevents.*"):
+                path.unlink()
         self._episodes = self._open("episodes.csv", self.episode_columns)
         self._progress_file = None
         self._progress: csv.DictWriter | None = None
