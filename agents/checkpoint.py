@@ -28,6 +28,7 @@ import torch
 from gymnasium.vector import SyncVectorEnv, VectorEnv, VectorWrapper
 
 __all__ = [
+    "restart_episodes",
     "snapshot_or_warn",
     "atomic_save",
     "load_checkpoint",
@@ -113,6 +114,16 @@ def snapshot_or_warn(envs: VectorEnv, started: bool) -> dict[str, Any] | None:
             stacklevel=4,  # the caller of the agent's state_dict / save
         )
     return snapshot
+
+
+def restart_episodes(envs: VectorEnv, seed: int, step: int, episodes: Any) -> Any:
+    """New episodes for a resumed run whose env state was not saved: ``envs`` reset with a seed
+    that depends on the ``step`` reached (so they do not replay the run's first episodes), and
+    the episode tracker's running returns and lengths cleared. Returns the observations."""
+    obs, _ = envs.reset(seed=seed + 7919 * step)
+    episodes.returns[:] = 0
+    episodes.lengths[:] = 0
+    return obs
 
 
 def snapshot_envs(envs: VectorEnv) -> tuple[dict[str, Any] | None, str]:

@@ -32,6 +32,7 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from rewardshaping.agents.checkpoint import (
     atomic_save,
     load_checkpoint,
+    restart_episodes,
     restore_envs,
     snapshot_or_warn,
 )
@@ -400,13 +401,10 @@ class DQN:
             self._obs = state["next_obs"]
             self._pending[:] = state["pending"]
         elif self.global_step:
-            # Not capturable (or an old checkpoint): new episodes, with a seed that depends on
-            # the step reached, so that they do not replay the first ones of the run.
+            # Not capturable (or an old checkpoint): new episodes.
             step = self.global_step // self.config.num_envs
-            self._obs, _ = self.envs.reset(seed=self.config.seed + 7919 * step)
+            self._obs = restart_episodes(self.envs, self.config.seed, step, self.episodes)
             self._pending[:] = False
-            self.episodes.returns[:] = 0
-            self.episodes.lengths[:] = 0
 
     @classmethod
     def load(

@@ -19,6 +19,7 @@ from gymnasium.vector import VectorEnv
 from rewardshaping.agents.checkpoint import (
     atomic_save,
     load_checkpoint,
+    restart_episodes,
     restore_envs,
     snapshot_or_warn,
 )
@@ -93,11 +94,11 @@ class PPOCheckpoints:
             self._next_obs = state["next_obs"]
             self._pending[:] = state["pending"]
         elif state["next_obs"] is not None:
-            # Not capturable: restart the episodes with a seed that depends on the iteration.
-            self._next_obs, _ = self.envs.reset(seed=self.config.seed + 7919 * self.iteration)
+            # Not capturable: new episodes.
+            self._next_obs = restart_episodes(
+                self.envs, self.config.seed, self.iteration, self.episodes
+            )
             self._pending[:] = False
-            self.episodes.returns[:] = 0
-            self.episodes.lengths[:] = 0
 
     @classmethod
     def load(
