@@ -37,7 +37,7 @@ from rewardshaping.agents.checkpoint import (
     snapshot_or_warn,
 )
 from rewardshaping.agents.config_files import config_from_dict
-from rewardshaping.agents.evaluation import EvalResult, evaluate_policy, evaluation_envs
+from rewardshaping.agents.evaluation import EvalResult, evaluate_agent
 from rewardshaping.agents.networks import QNetwork, flat_parameters
 from rewardshaping.agents.replay import Experiences, ReplayBuffer
 from rewardshaping.agents.run_log import EpisodeTracker, RunLogger
@@ -331,16 +331,8 @@ class DQN:
     ) -> EvalResult:
         """Greedy-policy episodes on ``envs``, or on fresh, unshaped copies of the training env
         (as :meth:`PPO.evaluate <rewardshaping.agents.ppo.PPO.evaluate>`)."""
-        if envs is not None:
-            return evaluate_policy(self.predict, envs, num_episodes, seed=seed)
-        c = self.config
-        envs = evaluation_envs(
-            self.envs, min(c.num_envs, num_episodes), c if self._envs_from_config else None
-        )
-        try:
-            return evaluate_policy(self.predict, envs, num_episodes, seed=seed)
-        finally:
-            envs.close()
+        from_config = self.config if self._envs_from_config else None
+        return evaluate_agent(self.predict, self.envs, num_episodes, seed, from_config, envs)
 
     # -- checkpoints ---------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:

@@ -25,7 +25,7 @@ from rewardshaping.agents.run_log import success_flags
 from rewardshaping.agents.vector_envs import make_vector_env
 from rewardshaping.wrappers.vector import ShapedVectorEnv, autoreset_mode_of
 
-__all__ = ["evaluate_policy", "EvalResult", "fresh_env_copy", "evaluation_envs"]
+__all__ = ["evaluate_policy", "EvalResult", "fresh_env_copy", "evaluate_agent"]
 
 
 @dataclass
@@ -90,16 +90,31 @@ def evaluate_policy(
     return EvalResult(np.array(returns), np.array(lengths), np.array(success))
 
 
-def evaluation_envs(training_envs: VectorEnv, num_envs: int, config: Any = None) -> VectorEnv:
-    """Fresh, unshaped envs to evaluate an agent on: made from ``config`` (its ``env_id``,
-    ``vectorization`` and ``env_kwargs``) when the agent made its training envs from it, else
-    :func:`fresh_env_copy` of ``training_envs``."""
+def evaluate_agent(
+    act: Callable[[np.ndarray], np.ndarray],
+    training_envs: VectorEnv,
+    num_episodes: int,
+    seed: int,
+    config: Any = None,
+    envs: VectorEnv | None = None,
+) -> EvalResult:
+    """An agent's ``evaluate``: :func:`evaluate_policy` on ``envs`` if given, else on fresh,
+    unshaped envs (closed afterwards), at most ``num_episodes`` of them: made from ``config``
+    (its ``env_id``, ``vectorization`` and ``env_kwargs``) when the agent made its training
+    envs from it, else :func:`fresh_env_copy` of ``training_envs``."""
+    if envs is not None:
+        return evaluate_policy(act, envs, num_episodes, seed=seed)
+    n = min(training_envs.num_envs, num_episodes)
     if config is not None:
-        return make_vector_env(
-            config.env_id, num_envs, vectorization=config.vectorization,
-            env_kwargs=config.env_kwargs,
-        )  # fmt: skip
-    return fresh_env_copy(training_envs, num_envs)
+        envs = make_vector_env(
+            config.env_id, n, vectorization=config.vectorization, env_kwargs=config.env_kwargs
+        )
+    else:
+        envs = fresh_env_copy(training_envs, n)
+    try:
+        return evaluate_policy(act, envs, num_episodes, seed=seed)
+    finally:
+        envs.close()
 
 
 def fresh_env_copy(envs: VectorEnv, num_envs: int) -> VectorEnv:

@@ -49,7 +49,7 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from torch.nn import functional as F
 
 from rewardshaping.agents.config_files import config_from_dict
-from rewardshaping.agents.evaluation import EvalResult, evaluate_policy, evaluation_envs
+from rewardshaping.agents.evaluation import EvalResult, evaluate_agent
 from rewardshaping.agents.networks import ActorCritic, NumpyActorCritic, flat_parameters
 from rewardshaping.agents.normalization import RunningMeanStd, discounted_return_scale
 from rewardshaping.agents.ppo_checkpoint import PPOCheckpoints
@@ -654,16 +654,8 @@ class PPO(PPOCheckpoints):
         made from the config when the agent made its envs, else copied from the envs it was
         given (:func:`~rewardshaping.agents.evaluation.fresh_env_copy`; a ValueError when they
         cannot be copied faithfully: pass ``envs`` then)."""
-        if envs is not None:
-            return evaluate_policy(self.predict, envs, num_episodes, seed=seed)
-        c = self.config
-        envs = evaluation_envs(
-            self.envs, min(c.num_envs, num_episodes), c if self._envs_from_config else None
-        )
-        try:
-            return evaluate_policy(self.predict, envs, num_episodes, seed=seed)
-        finally:
-            envs.close()
+        from_config = self.config if self._envs_from_config else None
+        return evaluate_agent(self.predict, self.envs, num_episodes, seed, from_config, envs)
 
 
 def _np_normalize(x: np.ndarray, mean: np.ndarray, std: np.ndarray, clip: float) -> np.ndarray:
