@@ -39,6 +39,12 @@ cleared at every episode start. An episode's bonus is at most ``beta`` times the
 cells, so longer episodes cannot keep earning it, and the cells behind the door pay again in
 every episode, whatever the layout (Henaff et al. 2023: episodic bonuses suit tasks whose
 episodes share little structure).
+
+Arm ``count_inverse`` is the lifelong position-key bonus with ``beta / N`` instead of
+``beta / sqrt(N)``. Under a random policy the cells behind the door are visited about 100 times
+less often than those of the first room (``experiments/counting.md`` section 3g); 1/N turns that
+into a 100x difference in pay where 1/sqrt(N) makes it 10x, so wandering the first room stops
+paying sooner while the rare cells still pay.
 """
 
 from __future__ import annotations
@@ -143,6 +149,8 @@ def make_bonus(arm: str, beta: float) -> CountBonus | EpisodicCountBonus | None:
         return None
     if arm == "episodic":
         return EpisodicCountBonus(InfoKey("agent_pos"), beta=beta, mode="first_visit")
+    if arm == "count_inverse":
+        return CountBonus(InfoKey("agent_pos"), beta=beta, mode="inverse")
     return CountBonus(InfoKey("agent_pos" if arm == "count" else "task_state"), beta=beta)
 
 
@@ -260,7 +268,7 @@ def main() -> None:
         "--arms",
         nargs="+",
         default=["none", "count"],
-        choices=["none", "count", "count_task", "episodic"],
+        choices=["none", "count", "count_inverse", "count_task", "episodic"],
     )
     parser.add_argument("--out", type=Path, default=Path("runs/doorkey_count_bonus.jsonl"))
     args = parser.parse_args()

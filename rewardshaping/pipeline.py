@@ -171,9 +171,10 @@ class RewardPipeline:
         all_active = bool(active.all())
         values: dict[str, np.ndarray] = {}
         for k, term in enumerate(self.terms):
-            raw = self._checked(term, term(batch), batch.num_envs, active, all_active)
             w = self.weights[k](self.global_step)
-            values[term.name] = raw * np.float32(w) if w != 1.0 else raw
+            values[term.name] = self._checked(
+                term, term(batch), batch.num_envs, active, all_active, w
+            )
         env_reward = batch.reward
         composed = np.asarray(self.composer(env_reward, values), dtype=np.float32)
         if not all_active:
@@ -206,8 +207,16 @@ class RewardPipeline:
         return ShapedStep(composed, env_reward, values, intrinsic, ended, sums, lengths)
 
     def _checked(
-        self, term: RewardTerm, out: Any, n: int, active: np.ndarray, all_active: bool
+        self,
+        term: RewardTerm,
+        out: Any,
+        n: int,
+        active: np.ndarray,
+        all_active: bool,
+        weight: float = 1.0,
     ) -> np.ndarray:
+        """The term's output as float32 (n,), zero where inactive, times ``weight``; non-finite
+        values (from the term, or a product that overflows float32) follow ``on_invalid``."""
         if hasattr(out, "detach") and hasattr(out, "cpu"):  # a torch tensor from a learned term
             out = out.detach().cpu().numpy()
         arr = np.asarray(out)
@@ -222,12 +231,17 @@ class RewardPipeline:
         arr = arr.astype(np.float32, copy=True)
         if not all_active:
             arr[~active] = 0.0
+        weighted = weight != 1.0
+        if weighted:
+            with np.errstate(over="ignore"):
+                arr *= np.float32(weight)
         if not np.isfinite(arr).all():
             bad = np.flatnonzero(~np.isfinite(arr))
             if self.on_invalid == "raise":
                 why = getattr(term, "last_invalid", None)  # a term's own account, if it has one
+                what = f"times its weight {weight} gave" if weighted else "returned"
                 raise RewardTermError(
-                    f"term {term.name!r} returned {arr[bad[0]]} at env index {int(bad[0])} "
+                    f"term {term.name!r} {what} {arr[bad[0]]} at env index {int(bad[0])} "
                     f"(non-finite at indices {bad.tolist()}){': ' + why if why else ''}; fix "
                     f"the term, or pass on_invalid='clip' or 'zero'"
                 )

@@ -101,7 +101,8 @@ class _CallableSchedule(Schedule):
         self.fn = fn
 
     def __call__(self, step: int) -> float:
-        return float(self.fn(step))
+        # Checked here, not only by the pipeline: a NaN weight times a finite reward is NaN.
+        return _finite(self.fn(step), f"the weight {self.fn!r} at step {step}")
 
 
 def _finite(x: float, what: str) -> float:

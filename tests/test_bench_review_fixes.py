@@ -108,6 +108,22 @@ def test_sb3_dqn_resumes_exactly():
     make_trainer(run, state).close()
 
 
+def test_sb3_schedules_run_over_the_budget_not_each_evaluation_interval():
+    # The runner calls learn() once per evaluation interval, and SB3 measured progress against
+    # each call's end: DQN's epsilon (exploration_fraction 0.5 of a 400-step budget) was at its
+    # floor, 0.05, at the first evaluation instead of halfway down, 1 - 0.95 * 100/200.
+    kwargs = dict(SB3_DQN["kwargs"], learning_starts=1000)
+    run = run_spec(dict(SB3_DQN, kwargs=kwargs), budget=400, every=100)
+    trainer = make_trainer(run)
+    rates = []
+    while trainer.num_timesteps < run.budget:
+        trainer.train(run.eval_every)
+        rates.append(trainer.model.exploration_rate)
+    trainer.close()
+    assert rates == pytest.approx([1 - 0.95 * 100 / 200, 0.05, 0.05, 0.05])
+    assert type(trainer.model).__name__ == "DQN"
+
+
 def test_sb3_dqn_evaluation_does_not_change_training():
     run = run_spec(SB3_DQN)
 

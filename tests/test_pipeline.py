@@ -209,3 +209,21 @@ def test_update_and_state_dict_roundtrip():
     q.load_state_dict(state)
     assert q.terms[0].n == 2 and q.global_step == 2
     assert q.update(None) == {"c/n": 2}
+
+
+def test_non_finite_weights_and_overflowing_products_are_errors_naming_the_term():
+    # The weight was applied after the term's output had been checked: a schedule returning
+    # NaN, or a finite weight times a finite reward beyond float32, gave NaN/inf rewards silently.
+    args = (np.zeros(2), np.zeros(2), np.zeros(2), np.ones(2), np.zeros(2, bool), np.zeros(2, bool))
+    nan_late = lambda t: float("nan") if t >= 2 else 1.0  # noqa: E731
+    p = RewardPipeline(StepPenalty(-1.0), num_envs=2, weight=nan_late)
+    p.step(*args)
+    with pytest.raises(ValueError, match="at step 2 must be finite"):
+        p.step(*args)
+    p = RewardPipeline(StepPenalty(-1e30), num_envs=2, weight=1e10)
+    with pytest.raises(RewardTermError, match=r"'step_penalty' times its weight .* env index 0"):
+        p.step(*args)
+    p = RewardPipeline(StepPenalty(-1e30), num_envs=2, weight=1e10, on_invalid="clip")
+    with pytest.warns(RuntimeWarning, match="non-finite"):
+        out = p.step(*args)
+    assert np.isfinite(out.reward).all() and (out.reward < 0).all()

@@ -62,6 +62,24 @@ def _env_factory(run: RunSpec):
 _SB3_ALGOS = ("PPO", "A2C", "DQN")
 
 
+def _over_budget(algo: type, budget: int) -> type:
+    """``algo`` with its schedules (DQN's epsilon, learning-rate or clip schedules) run over
+    ``budget`` env steps.
+
+    The runner calls ``learn`` once per evaluation interval, with ``reset_num_timesteps=False``,
+    and SB3 measures progress against that call's end (``num_timesteps + steps``), so every
+    schedule would run its whole course within each interval: DQN's epsilon would reach its
+    floor at the first evaluation. Progress is measured against the run's budget instead.
+    """
+
+    class OverBudget(algo):
+        def _update_current_progress_remaining(self, num_timesteps: int, total: int) -> None:
+            super()._update_current_progress_remaining(num_timesteps, budget)
+
+    OverBudget.__name__ = OverBudget.__qualname__ = algo.__name__
+    return OverBudget
+
+
 class SB3Trainer(Trainer):
     """stable-baselines3 algorithm on ``n_envs`` DummyVecEnv copies, shaped by the method's terms."""
 
@@ -90,7 +108,7 @@ class SB3Trainer(Trainer):
         # The VecEnv we built, before SB3 wraps it (VecTransposeImage for image observations,
         # whose cached class attributes cannot be pickled): this is what checkpoints save.
         self._venv = venv
-        self.model = getattr(sb3, algo)(
+        self.model = _over_budget(getattr(sb3, algo), run.budget)(
             agent.get("policy", "MlpPolicy"),
             venv,
             seed=run.seed,
