@@ -46,7 +46,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from rewardshaping.agents.checkpoint import load_checkpoint
-from rewardshaping.agents.networks import ActorCritic, QNetwork, flat_obs_dim
+from rewardshaping.agents.networks import ActorCritic, QNetwork, as_float_input, flat_obs_dim
 from rewardshaping.agents.ppo import PPO, PPOConfig, _minibatch_slices
 from rewardshaping.agents.rollout import RolloutHook, gae
 from rewardshaping.agents.vector_envs import find_shaped, make_vector_env
@@ -409,11 +409,16 @@ class BlendedPPO(PPO):
                 self._reset_policy()
         self._blend_stats["blend/policy_reset"] = float(self.policy_was_reset)
         with torch.no_grad():
-            w = self.blend_weights(self._normalize(self.obs.flatten(0, 1))).view(t_max, n, k)
+            w = self._weights(self._normalize(self.obs.flatten(0, 1))).view(t_max, n, k)
         valid = self.valid_device
         self.advantages = self.advantages + (w * self._relative(adv_h, valid)).sum(-1)
         for j, name in enumerate(self.heuristic_names):
             self._blend_stats[f"blend/w_{name}"] = float(w[..., j][valid].mean())
+
+    def _weights(self, obs: torch.Tensor) -> torch.Tensor:
+        """``w(s)`` (B, K) of normalised observations; state-dependent heads read them as the
+        policy does (Discrete observations one-hot: the head's width is ``n``)."""
+        return self.blend_weights(as_float_input(obs, self.obs_space))
 
     def _relative(self, adv_h: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
         """The heuristics' advantages as PPO will weigh them against its own.
@@ -467,7 +472,7 @@ class BlendedPPO(PPO):
         # ||g_p||: the primary gradient's size is the evidence. Without primary reward in the
         # rollout (sparse tasks) g_p is critic noise, and a cosine would turn it into full steps.
         scale = norm_h[None, :] + 1e-12
-        w = self.blend_weights(obs)
+        w = self._weights(obs)
         objective = blend_surrogate(w, c, a_h, scale)
         self.meta_optimizer.zero_grad()
         (-objective).backward()

@@ -143,6 +143,9 @@ class DQN:
         self.experience_fn = experience_fn
         obs_space = envs.single_observation_space
         self.n_actions = int(envs.single_action_space.n)
+        # Q-values and the replay buffer index actions 0..n-1; a Discrete(n, start=s) env takes
+        # s..s+n-1: predict adds s, whatever comes back in (_store, add_experiences) loses it.
+        self.action_start = int(envs.single_action_space.start)
 
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(c.seed)
@@ -173,16 +176,31 @@ class DQN:
             return self.q_network(torch.as_tensor(np.asarray(obs), device=self.device))
 
     def predict(self, obs: Any, epsilon: float = 0.0) -> np.ndarray:
-        """Epsilon-greedy actions (greedy by default) for a batch of observations."""
+        """Epsilon-greedy actions (greedy by default) for a batch of observations, as the env
+        takes them (``start`` added for a ``Discrete(n, start)`` action space)."""
         greedy = self.q_values(obs).argmax(-1).cpu().numpy()
-        if epsilon <= 0:
-            return greedy
-        explore = self.rng.random(len(greedy)) < epsilon
-        return np.where(explore, self.rng.integers(0, self.n_actions, len(greedy)), greedy)
+        if epsilon > 0:
+            explore = self.rng.random(len(greedy)) < epsilon
+            greedy = np.where(explore, self.rng.integers(0, self.n_actions, len(greedy)), greedy)
+        return greedy + self.action_start if self.action_start else greedy
 
     # -- experiences ---------------------------------------------------------------------------
     def add_experiences(self, batch: Experiences) -> None:
-        """Store extra transitions (counterfactual or relabelled) in the replay buffer."""
+        """Store extra transitions (counterfactual or relabelled) in the replay buffer.
+
+        Actions are the env's, as :meth:`predict` returns them and as ``experience_fn`` sees
+        them: in ``[start, start + n)`` for a ``Discrete(n, start)`` action space.
+        """
+        actions = np.asarray(batch.actions)
+        index = actions - self.action_start if self.action_start else actions
+        if index.size and (index.min() < 0 or index.max() >= self.n_actions):
+            lo = self.action_start
+            raise ValueError(
+                f"actions must lie in the env's action space [{lo}, {lo + self.n_actions}), "
+                f"got {sorted(set(actions.reshape(-1).tolist()))}"
+            )
+        if self.action_start:
+            batch = dataclasses.replace(batch, actions=index)
         self.buffer.add(batch)
 
     def _store(self, obs, actions, next_obs, reward, terminated, truncated, info, valid) -> None:
@@ -191,7 +209,7 @@ class DQN:
             done = np.flatnonzero(terminated | truncated)
             next_obs = set_obs_rows(next_obs, done, info["final_obs"])
         rows = np.flatnonzero(valid)
-        self.buffer.add(
+        self.add_experiences(  # env actions: add_experiences turns them into indices
             Experiences(obs[rows], actions[rows], reward[rows], next_obs[rows], terminated[rows])
         )
         if self.experience_fn is not None:

@@ -251,9 +251,17 @@ def build_encoder(
 
 
 def as_float_input(obs: torch.Tensor, space: spaces.Space) -> torch.Tensor:
-    """Observations as the float input of an encoder (one-hot for Discrete, flattened Box)."""
+    """Observations as the float input of an encoder (one-hot for Discrete, flattened Box).
+
+    A ``Discrete(n, start=s)`` observation takes values ``s .. s+n-1``: one-hot of ``obs - s``.
+
+    Example:
+        >>> as_float_input(torch.tensor([1, 4]), spaces.Discrete(4, start=1)).argmax(-1).tolist()
+        [0, 3]
+    """
     if isinstance(space, spaces.Discrete):
-        return nn.functional.one_hot(obs.long().reshape(-1), int(space.n)).float()
+        index = obs.long().reshape(-1) - int(space.start)
+        return nn.functional.one_hot(index, int(space.n)).float()
     return obs.float()
 
 
@@ -266,7 +274,9 @@ class ActorCritic(nn.Module):
 
     Args:
         observation_space: a single env's observation space (Box or Discrete).
-        action_space: a single env's action space (Discrete or Box).
+        action_space: a single env's action space (Discrete or Box). Discrete actions are
+            indices ``0 .. n-1``; for ``Discrete(n, start=s)`` the agent adds ``s`` before
+            the env sees them.
         hidden: hidden layer sizes.
         encoder: ``"auto"``, ``"mlp"`` or ``"cnn"``.
         num_value_heads: 1, or 2 for extrinsic + intrinsic values.

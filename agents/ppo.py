@@ -38,6 +38,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -103,6 +104,8 @@ class PPOConfig:
     hidden_sizes: tuple[int, ...] = (64, 64)
     activation: str = "tanh"
     encoder: str = "auto"  # "mlp", "cnn" (MiniGrid-style images) or "auto"
+    #: Running mean/std normalisation of Box observations. Discrete observations (state
+    #: indices, one-hot encoded) are never normalised: PPO warns and ignores it for them.
     normalize_obs: bool = False
     normalize_reward: bool = False
     clip_obs: float = 10.0
@@ -215,6 +218,9 @@ class PPO(PPOCheckpoints):
         obs_space, act_space = envs.single_observation_space, envs.single_action_space
         self.obs_space, self.action_space = obs_space, act_space
         self.continuous = isinstance(act_space, spaces.Box)
+        # The policy's Discrete actions are indices 0..n-1; a Discrete(n, start=s) env takes
+        # s..s+n-1: storage and log-probabilities use indices, the env gets index + s.
+        self._act_start = int(act_space.start) if isinstance(act_space, spaces.Discrete) else 0
         if self.continuous:
             self._act_low = np.asarray(act_space.low, np.float32)
             self._act_high = np.asarray(act_space.high, np.float32)
@@ -240,7 +246,9 @@ class PPO(PPOCheckpoints):
         self.generator = torch.Generator(device=self.device).manual_seed(c.seed)
 
         self.obs_rms = (
-            RunningMeanStd(tuple(obs_space.shape), self.device) if c.normalize_obs else None
+            RunningMeanStd(tuple(obs_space.shape), self.device)
+            if _normalizable_obs(obs_space, c.normalize_obs)
+            else None
         )
         self._obs_mean_std: tuple[torch.Tensor, torch.Tensor] | None = None
         self.ext_rms = RunningMeanStd((), "cpu") if c.normalize_reward else None
@@ -288,7 +296,8 @@ class PPO(PPOCheckpoints):
         )
 
     def _normalize(self, obs: torch.Tensor) -> torch.Tensor:
-        """Observation normalisation with statistics frozen for the current iteration."""
+        """Observation normalisation with statistics frozen for the current iteration (the
+        identity without ``normalize_obs``, and for Discrete observations)."""
         if self._obs_mean_std is None:
             return obs
         mean, std = self._obs_mean_std
@@ -335,6 +344,8 @@ class PPO(PPOCheckpoints):
                 env_action = action.cpu().numpy()  # device -> host, once per step
             if self.continuous:
                 env_action = np.clip(env_action, self._act_low, self._act_high)
+            elif self._act_start:  # Discrete(n, start=s): the env takes index + s
+                env_action = env_action + self._act_start
 
             next_obs, reward, terminated, truncated, info = self.envs.step(env_action)
             self.global_step += c.num_envs
@@ -381,7 +392,7 @@ class PPO(PPOCheckpoints):
             return
         episodes = self.assembler.cut(
             self._host_obs,
-            self.actions.cpu().numpy(),
+            self._env_actions(self.actions).cpu().numpy(),
             self.ext_rewards,
             self.terminated,
             self.truncated,
@@ -603,7 +614,7 @@ class PPO(PPOCheckpoints):
             next_obs[t, torch.as_tensor(rows, device=dev)] = torch.as_tensor(final, device=dev)
         return Rollout(
             obs=self.obs,
-            actions=self.actions,
+            actions=self._env_actions(self.actions),
             next_obs=next_obs,
             rewards=torch.as_tensor(self.ext_rewards, device=dev),
             intrinsic_rewards=torch.as_tensor(self.int_rewards, device=dev)
@@ -613,6 +624,11 @@ class PPO(PPOCheckpoints):
             truncated=torch.as_tensor(self.truncated, device=dev),
             valid=self.valid_device,
         )
+
+    def _env_actions(self, actions: torch.Tensor) -> torch.Tensor:
+        """Stored actions as the env takes them (what reward terms and hooks see): Discrete
+        indices plus the action space's ``start``."""
+        return actions + self._act_start if self._act_start else actions
 
     def _update_obs_stats(self) -> None:
         # After the update, so that rollout and update saw the same normalisation.
@@ -637,7 +653,8 @@ class PPO(PPOCheckpoints):
 
     # -- using the policy ----------------------------------------------------------------------
     def predict(self, obs: Any, deterministic: bool = True) -> np.ndarray:
-        """Actions (NumPy) for a batch of observations; greedy unless ``deterministic=False``."""
+        """Actions (NumPy) for a batch of observations, as the env takes them (``start`` added
+        for a ``Discrete(n, start)`` action space); greedy unless ``deterministic=False``."""
         x = self._normalize(torch.as_tensor(np.asarray(obs), device=self.device))
         with torch.inference_mode():
             if deterministic:
@@ -645,7 +662,9 @@ class PPO(PPOCheckpoints):
             else:
                 a = self.policy.act(x, self.policy.sample_noise(x.shape[:1], self.generator))[0]
         a = a.cpu().numpy()
-        return np.clip(a, self._act_low, self._act_high) if self.continuous else a
+        if self.continuous:
+            return np.clip(a, self._act_low, self._act_high)
+        return a + self._act_start  # as the env takes them (Discrete(n, start=s))
 
     def evaluate(
         self, num_episodes: int = 10, seed: int = 10_000, envs: VectorEnv | None = None
@@ -726,6 +745,25 @@ def _normalize_per_minibatch(adv: torch.Tensor, m: int) -> torch.Tensor:
         if a.numel() > 1:
             out[sl] = (a - a.mean()) / (a.std() + 1e-8)
     return out
+
+
+def _normalizable_obs(space: spaces.Space, normalize_obs: bool) -> bool:
+    """Whether ``normalize_obs`` applies to observations of ``space``.
+
+    Not to Discrete ones: the policy one-hot encodes the state index, and z-scored indices
+    would be truncated back to (fewer, possibly negative) indices, merging states.
+    """
+    if not normalize_obs:
+        return False
+    if isinstance(space, spaces.Discrete):
+        warnings.warn(
+            f"normalize_obs=True is ignored for Discrete observations ({space}): they are "
+            "one-hot encoded state indices, which have no scale to normalise",
+            UserWarning,
+            stacklevel=3,  # the code that built the agent
+        )
+        return False
+    return True
 
 
 def _torch_dtype(space: spaces.Space) -> torch.dtype:

@@ -5,15 +5,22 @@ policy, optimiser, RNG and normaliser states, counters, the reward terms' states
 pipeline's ``state_dict``), hook states, and -- when
 :func:`~rewardshaping.agents.checkpoint.snapshot_envs` can capture it -- the envs' exact state,
 so that a stopped and resumed run on CPU produces the same parameters as an uninterrupted one.
+
+A run may resume on another device (``device`` is one of the settings a resume may change).
+Tensors load on the CPU and move to the agent's device as they are restored; the sampling
+generator's state cannot move (each device type has its own generator), so such a resume
+reseeds it and warns that the run is no longer bit-identical to an uninterrupted one.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
+import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+import torch
 from gymnasium.vector import VectorEnv
 
 from rewardshaping.agents.checkpoint import (
@@ -31,6 +38,9 @@ if TYPE_CHECKING:
 
 __all__ = ["PPOCheckpoints"]
 
+#: A resume that cannot restore the generator seeds it with seed + this * iteration reached.
+RESEED_STRIDE = 7919
+
 
 class PPOCheckpoints:
     """Checkpoint methods of :class:`~rewardshaping.agents.ppo.PPO` (a mixin; see there)."""
@@ -46,6 +56,7 @@ class PPOCheckpoints:
             "policy": self.policy.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "generator": self.generator.get_state(),
+            "generator_device": self.generator.device.type,  # its state is only valid there
             "obs_rms": self.obs_rms.state_dict() if self.obs_rms else None,
             "ext_rms": self.ext_rms.state_dict() if self.ext_rms else None,
             "int_rms": self.int_rms.state_dict() if self.int_rms else None,
@@ -71,9 +82,11 @@ class PPOCheckpoints:
         self.global_step = int(state["global_step"])
         self.policy.load_state_dict(state["policy"])
         self.optimizer.load_state_dict(state["optimizer"])
-        self.generator.set_state(state["generator"])
+        self._restore_generator(state)
         for name in ("obs_rms", "ext_rms", "int_rms"):
-            if state[name] is not None:
+            # Older checkpoints may hold statistics of Discrete observations, which are no
+            # longer normalised (obs_rms None): they are dropped.
+            if state[name] is not None and getattr(self, name) is not None:
                 getattr(self, name).load_state_dict(state[name])
         if self.obs_rms is not None and self.iteration:
             self._freeze_obs_stats()
@@ -100,6 +113,28 @@ class PPOCheckpoints:
             )
             self._pending[:] = False
 
+    def _restore_generator(self, state: dict[str, Any]) -> None:
+        """Continue the saved generator's stream when it was saved on this device type; else
+        (a run resumed on another device) seed it from the seed and the iteration reached,
+        with a ``RuntimeWarning``: the resumed run is then not bit-identical to an
+        uninterrupted one. Call after ``iteration`` is restored."""
+        saved = state["generator"]
+        here = self.generator.device.type
+        there = state.get("generator_device") or _state_device_type(saved, self.generator)
+        # The size too: set_state fails on another layout, whatever the entry says.
+        if there == here and saved.numel() == self.generator.get_state().numel():
+            self.generator.set_state(saved)
+            return
+        self.generator.manual_seed(self.config.seed + RESEED_STRIDE * self.iteration)
+        warnings.warn(
+            f"the checkpoint's random generator state (saved on {there}, {saved.numel()} bytes) "
+            f"cannot be restored into this run's {here} generator: sampling continues from a "
+            "generator seeded by the seed and the iteration reached, so this resumed run will "
+            "not be bit-identical to an uninterrupted one",
+            RuntimeWarning,
+            stacklevel=3,  # the caller of load_state_dict / load
+        )
+
     @classmethod
     def load(
         cls,
@@ -125,3 +160,15 @@ class PPOCheckpoints:
         agent = cls(config, envs, terms=terms, weight=weight, hooks=hooks)
         agent.load_state_dict(state)
         return agent
+
+
+def _state_device_type(saved: torch.Tensor, generator: torch.Generator) -> str:
+    """The device type of a generator ``saved`` state from a checkpoint that did not record it.
+
+    Each device type lays its generator state out differently (CPU: a Mersenne Twister of
+    5056 bytes; CUDA: seed and offset, 16 bytes), so the size tells whether it is
+    ``generator``'s kind.
+    """
+    if saved.numel() == generator.get_state().numel():
+        return generator.device.type
+    return "cpu" if saved.numel() == torch.Generator().get_state().numel() else "another device"

@@ -98,7 +98,8 @@ class Rollout:
 
     Attributes:
         obs: (T, N, ...) the raw observations s_t the actions were taken in.
-        actions: (T, N, ...) the actions.
+        actions: (T, N, ...) the actions, as the env took them (for a ``Discrete(n, start)``
+            action space: in ``[start, start + n)``, as the terms' batches have them).
         next_obs: (T, N, ...) the true next observations s_{t+1} (the final observation when
             an episode ended, never the reset observation).
         rewards: (T, N) extrinsic rewards (env reward plus non-intrinsic terms).
@@ -134,7 +135,7 @@ class Episode:
     Attributes:
         env_index: which of the N envs ran it.
         obs: (L, ...) observations s_0 .. s_{L-1} (so far, for an ongoing episode).
-        actions: (L, ...) actions.
+        actions: (L, ...) actions, as the env took them (see :class:`Rollout`).
         rewards: (L,) float32 extrinsic rewards (before any reward normalisation).
         final_obs: s_L, the last observation, for finished episodes; None for ongoing ones.
         terminated, truncated: how a finished episode ended (both False when ongoing).

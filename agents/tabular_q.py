@@ -87,7 +87,11 @@ class TabularQ:
         return self.q.shape[0]
 
     def act(self, state: int, greedy: bool = False) -> int:
-        """An epsilon-greedy action (greedy when ``greedy``), ties broken at random."""
+        """An epsilon-greedy action (greedy when ``greedy``), ties broken at random.
+
+        It is a column of the table, in ``[0, num_actions)``: an env whose action space is
+        ``Discrete(n, start=s)`` takes it plus ``s`` (as :meth:`learn` does).
+        """
         if not greedy and self.rng.random() < self.epsilon:
             return int(self.rng.integers(self.q.shape[1]))
         row = self.q[int(state)]
@@ -116,14 +120,19 @@ class TabularQ:
         return td
 
     def add_experiences(
-        self, batch: Experiences, state_fn: Callable[[Any], int] | None = None
+        self,
+        batch: Experiences,
+        state_fn: Callable[[Any], int] | None = None,
+        action_start: int = 0,
     ) -> np.ndarray:
         """Learn from extra (e.g. counterfactual) transitions; ``state_fn`` maps observations
-        to state indices (identity for integer observations)."""
+        to state indices (identity for integer observations); ``action_start`` is the start of
+        the env's ``Discrete`` action space, which the batch's (env) actions lose to become
+        table columns."""
         to_state = _state_mapper(state_fn)
         return self.update(
             [to_state(o) for o in batch.obs],
-            batch.actions,
+            np.asarray(batch.actions) - int(action_start),
             batch.rewards,
             [to_state(o) for o in batch.next_obs],
             batch.terminated,
@@ -146,31 +155,35 @@ class TabularQ:
         """Run Q-learning on a single Gymnasium env for ``total_steps`` steps.
 
         Args:
-            env: a ``gymnasium.Env`` with Discrete actions.
+            env: a ``gymnasium.Env`` with Discrete actions. For ``Discrete(n, start=s)`` the
+                env takes table column ``a`` as action ``a + s``.
             total_steps: env steps to take.
-            state_fn: observation -> state index (default: the observation itself).
+            state_fn: observation -> state index (default: the observation itself, minus the
+                start of a ``Discrete`` observation space).
             experience_fn: called with every step's one-transition
-                :class:`~rewardshaping.transitions.Transitions`; extra experiences it
-                returns (observations, mapped by ``state_fn``) are learned from as well.
+                :class:`~rewardshaping.transitions.Transitions` (env actions); extra
+                experiences it returns (observations mapped by ``state_fn``, env actions) are
+                learned from as well.
             seed: the first reset's seed.
             callback: called after each episode with ``{"return", "length"}``; False stops.
         """
-        to_state = _state_mapper(state_fn)
+        to_state = _state_mapper(state_fn, env.observation_space)
+        a_start = _start(env.action_space)
         obs, _ = env.reset(seed=seed)
         ep_return, ep_length = 0.0, 0
         for _ in range(int(total_steps)):
             s = to_state(obs)
             a = self.act(s)
-            next_obs, r, terminated, truncated, info = env.step(a)
+            next_obs, r, terminated, truncated, info = env.step(a + a_start)
             self.update([s], [a], [r], [to_state(next_obs)], [terminated])
             if experience_fn is not None:
                 batch = Transitions.from_arrays(
-                    _batched(obs), np.array([a]), _batched(next_obs), [r], [terminated],
+                    _batched(obs), np.array([a + a_start]), _batched(next_obs), [r], [terminated],
                     [truncated], {k: np.array([v]) for k, v in info.items()},
                 )  # fmt: skip
                 extra = experience_fn(batch)
                 if extra is not None:
-                    self.add_experiences(extra, state_fn)
+                    self.add_experiences(extra, to_state, a_start)
             self.steps += 1
             ep_return += float(r)
             ep_length += 1
@@ -200,8 +213,19 @@ class TabularQ:
         self.steps = int(state["steps"])
 
 
-def _state_mapper(state_fn: Callable[[Any], int] | None) -> Callable[[Any], int]:
-    return state_fn if state_fn is not None else (lambda o: int(o))
+def _state_mapper(
+    state_fn: Callable[[Any], int] | None, space: gym.Space | None = None
+) -> Callable[[Any], int]:
+    """``state_fn``, else the observation as an index (minus a Discrete ``space``'s start)."""
+    if state_fn is not None:
+        return state_fn
+    start = _start(space)
+    return lambda o: int(o) - start
+
+
+def _start(space: gym.Space | None) -> int:
+    """The first value of a ``Discrete`` space (0 for any other)."""
+    return int(space.start) if isinstance(space, gym.spaces.Discrete) else 0
 
 
 def _batched(obs: Any) -> np.ndarray:

@@ -19,7 +19,8 @@ VAL needs V^pi per reward (pi: uniform over the action space, or the coverage's 
 fitted by LSTD(0) (Bradtke & Barto 1996) on transitions (x, u ~ pi, x' ~ T(x, u)) from the
 coverage states, with one factorisation for all rewards. Where the LSTD equations leave V
 undetermined (one-hot features of states with no transition of their own: next states, inner or
-LSTD's, outside the coverage states; fewer transitions than features), the free part is chosen
+LSTD's, outside the coverage states; fewer transitions than features) or fix it only up to
+rounding noise (near-singular directions, common with Fourier features), the free part is chosen
 to minimise the L2 norm of the canonical rewards over the outer samples, as the minimal
 canonicalisation does, rather than left to the solver. LSTD is linear in the reward and that
 choice is made over the set of all LSTD solutions, so a potential that the value features can
@@ -40,7 +41,7 @@ from typing import Any, Literal
 import numpy as np
 from gymnasium import spaces
 
-from rewardshaping.metrics.distance import distance_between, standardize
+from rewardshaping.metrics.distance import ZERO_RTOL, distance_between, standardize
 from rewardshaping.metrics.norms import Norm, metric_bound
 from rewardshaping.metrics.sources import (
     RewardFunction,
@@ -109,18 +110,28 @@ class SampledDistance:
 
 
 class OneHotFeatures:
-    """Tabular value features: one-hot of integer observations in [0, n).
+    """Tabular value features: one-hot of integer observations in [start, start + n), as
+    Gymnasium's ``Discrete(n, start)``; observations outside are an error.
 
     Example:
         >>> OneHotFeatures(3)(np.array([2, 0])).tolist()
         [[0.0, 0.0, 1.0], [1.0, 0.0, 0.0]]
+        >>> OneHotFeatures(2, start=-1)(np.array([-1])).tolist()
+        [[1.0, 0.0]]
     """
 
-    def __init__(self, n: int) -> None:
-        self.n = int(n)
+    def __init__(self, n: int, start: int = 0) -> None:
+        self.n, self.start = int(n), int(start)
 
     def __call__(self, obs: np.ndarray) -> np.ndarray:
-        return np.eye(self.n)[np.asarray(obs, dtype=np.int64).reshape(-1)]
+        idx = np.asarray(obs, dtype=np.int64).reshape(-1) - self.start
+        # Checked: NumPy would read a negative index as a row from the end, another state's.
+        if idx.size and (idx.min() < 0 or idx.max() >= self.n):
+            raise ValueError(
+                f"observations must be in [{self.start}, {self.start + self.n}), got "
+                f"{idx.min() + self.start}..{idx.max() + self.start}"
+            )
+        return np.eye(self.n)[idx]
 
 
 class FourierFeatures:
@@ -195,11 +206,20 @@ def _lstd_system(phi, phi_next, terminated, rewards, gamma) -> tuple[np.ndarray,
 def _solve_with_null_space(A: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(minimum-norm least-squares solution (F, K), orthonormal basis (F, d) of null(A)).
 
-    Every least-squares solution is the first plus a combination of the basis. The rank cutoff
-    is ``np.linalg.lstsq``'s default (eps * F times the largest singular value).
+    Every least-squares solution is the first plus a combination of the basis. Directions of
+    singular value below ``eps / ZERO_RTOL`` (about 2e-8) times the largest count as null:
+    A is numerically singular along them.
     """
     U, sv, Vt = np.linalg.svd(A)
-    tol = (sv[0] if sv.size else 0.0) * np.finfo(np.float64).eps * max(A.shape)
+    # A and b carry rounding errors of about eps * sv[0]; the solution along a direction of
+    # singular value sv multiplies them by sv[0] / sv. Past ZERO_RTOL / eps that noise reaches
+    # the size below which the distances treat a canonical reward as zero, so V there is noise,
+    # not data. lstsq's cutoff (eps * F * sv[0]) keeps such directions: with FourierFeatures
+    # (condition numbers 1e11 to 1e13) a constant reward, pure shaping in a continuing task,
+    # came out as a unit-norm noise vector. Along the null space V is then chosen by the least
+    # canonical norm rule (see _canonical), which is linear in the reward: a potential in the
+    # features' span still cancels exactly.
+    tol = (sv[0] if sv.size else 0.0) * np.finfo(np.float64).eps / ZERO_RTOL
     r = int(np.sum(sv > tol))
     w = Vt[:r].T @ ((U[:, :r].T @ b) / sv[:r, None])
     return w, Vt[r:].T
@@ -261,7 +281,8 @@ def sampled_canonical(
             own next state as its one inner sample and fits V by TD on the coverage
             transitions (they must come from the env's dynamics, e.g. rollouts; pi is then the
             policy that collected them).
-        n_inner: inner samples per outer transition (with a model).
+        n_inner: inner samples per outer transition (EPIC's, or drawn from the model); EPIC
+            needs at least 2: its constant term pairs each inner S' with another draw as S.
         action_sampler: D_A (and VAL's policy): a Gymnasium space (uniform), a callable
             ``(n, rng) -> actions``, or None for the coverage's own actions.
         features: value features for VAL (default: one-hot for integer observations,
@@ -305,6 +326,12 @@ def _canonical(
         )
     if int(n_inner) < 1:
         raise ValueError(f"n_inner must be >= 1, got {n_inner}")
+    if canon == "epic" and int(n_inner) < 2:
+        # The constant term pairs each inner S' with another inner draw as S (see below).
+        raise ValueError(
+            f"sampled EPIC needs n_inner >= 2 (independent S and S' for its constant term), "
+            f"got {n_inner}"
+        )
     rng = np.random.default_rng(seed)
     obs, act, nxt = (
         np.asarray(coverage.obs),
@@ -321,7 +348,9 @@ def _canonical(
         S2_in = _take(pool, rng.integers(0, len(pool), M))
         # S of the constant term: the same states as S', paired in another order, so that a
         # potential's sample means cancel exactly (independent draws would leave an offset).
-        S_in = _take(S2_in, rng.permutation(M))
+        # A shift by one pairs every S with another draw, so S and S' are independent; a random
+        # permutation keeps one draw in place (S = S') on average: a bias of order 1/M.
+        S_in = np.roll(S2_in, 1, axis=0)
         A_rep, S2_rep = _take(A, np.tile(np.arange(M), N)), _take(S2_in, np.tile(np.arange(M), N))
         from_next = _evaluate(fns, _take(nxt, rep), A_rep, S2_rep).reshape(-1, N, M).mean(-1)
         from_s = _evaluate(fns, _take(obs, rep), A_rep, S2_rep).reshape(-1, N, M).mean(-1)
@@ -345,7 +374,7 @@ def _canonical(
         X, x_term = model.sample(_take(obs, rep), _take(act, rep), rng)
     live = ~np.asarray(x_term, bool)
     w, null, feats = _fit_values(
-        fns, coverage, model, gamma, action_sampler, features, n_value, rng, X[live]
+        fns, coverage, model, gamma, action_sampler, features, n_value, rng, X
     )
     # c = E[R + gamma V(X)] - V(s) is linear in the value weights, and every w + null @ z
     # solves LSTD: take the z of least L2 canonical norm. Left to the solver (z = 0), the
@@ -368,7 +397,8 @@ def _fit_values(fns, coverage, model, gamma, action_sampler, features, n_value, 
     With a model: on transitions (x, u ~ pi, x' ~ T(x, u)) from the coverage states. Without:
     TD on the coverage transitions themselves (pi is the policy that collected them). Any
     weights w + null @ z are LSTD solutions too: V is undetermined along null, e.g. at states
-    with no transition of their own (one-hot features). ``extra``: other states V is read at.
+    with no transition of their own (one-hot features). ``extra``: other states the features
+    are evaluated at (besides the coverage's and LSTD's states).
     """
     if model is None:
         states, u = np.asarray(coverage.obs), np.asarray(coverage.action)
@@ -384,8 +414,13 @@ def _fit_values(fns, coverage, model, gamma, action_sampler, features, n_value, 
     r = _evaluate(fns, states, u, x2)
     if features is None:
         if np.issubdtype(states.dtype, np.integer) and states.ndim == 1:
-            top = max(states.max(), x2.max(), np.max(extra, initial=0))
-            features = OneHotFeatures(int(top) + 1)
+            # One column per integer from the least to the largest state the features are
+            # evaluated at: the outer s too, which n_value's subsample may leave out, and
+            # negative labels (Discrete(n, start=-k)).
+            seen = [states, x2, np.asarray(coverage.obs), np.asarray(extra)]
+            low = min(int(x.min()) for x in seen if x.size)
+            high = max(int(x.max()) for x in seen if x.size)
+            features = OneHotFeatures(high - low + 1, start=low)
         else:
             features = FourierFeatures(states, seed=int(rng.integers(2**31)))
     A, b = _lstd_system(features(states), features(x2), term, r, gamma)

@@ -56,6 +56,9 @@ def uniform_policy(n_states: int, n_actions: int) -> np.ndarray:
 def as_stochastic_policy(policy: np.ndarray, n_states: int, n_actions: int) -> np.ndarray:
     """A policy as probabilities (..., S, A): integer arrays (..., S) become one-hot rows.
 
+    Raises ValueError on a wrong shape, actions out of range, or probabilities that are not
+    finite and >= 0 with rows summing to 1 (NaN included).
+
     Example:
         >>> as_stochastic_policy(np.array([1, 0]), 2, 2).tolist()
         [[0.0, 1.0], [1.0, 0.0]]
@@ -78,6 +81,9 @@ def as_stochastic_policy(policy: np.ndarray, n_states: int, n_actions: int) -> n
             f"a stochastic policy must have shape (..., S, A) = (..., {n_states}, {n_actions}), "
             f"got {pi.shape}"
         )
+    # Finite first: NaN fails every comparison, so it would slip past the checks below.
+    if not np.all(np.isfinite(pi)):
+        raise ValueError("a stochastic policy's entries must be finite (no NaN or inf)")
     if np.any(pi < 0) or np.any(np.abs(pi.sum(-1) - 1.0) > 1e-6):
         raise ValueError("a stochastic policy's rows pi[s, :] must be >= 0 and sum to 1")
     return pi
