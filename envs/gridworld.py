@@ -438,22 +438,33 @@ class KeyDoorVectorEnv(VectorEnv):
     ) -> tuple[np.ndarray, dict[str, Any]]:
         """Reset all envs (or those in ``options["reset_mask"]``); see the class docstring."""
         n = self.num_envs
+        mask = np.ones(n, dtype=bool)
+        if options is not None and "reset_mask" in options:
+            mask = np.asarray(options["reset_mask"])
+            # Bool only, as Gymnasium's own vector envs: env indices cast to bool ([0, 1])
+            # would restart other envs than meant.
+            if mask.dtype != np.bool_ or mask.shape != (n,):
+                raise ValueError(
+                    f"options['reset_mask'] must be a bool array of shape ({n},), got "
+                    f"{mask.dtype} {mask.shape}"
+                )
+            if self._needs_reset and not mask.all():
+                raise ValueError("the first reset must reset every env (no reset_mask)")
         if seed is not None:
             seeds = [seed + i for i in range(n)] if isinstance(seed, int) else list(seed)
             if len(seeds) != n:
                 raise ValueError(f"reset got {len(seeds)} seeds for {n} envs")
-            self._rng = _seed_states(seeds)
+            new = _seed_states(seeds)
+            # Only the envs that restart are reseeded, as SyncVectorEnv does: the others keep
+            # their streams, so sub-env i still replays KeyDoorEnv(seed + i).
+            if self._rng is None or mask.all():
+                self._rng = new
+            else:
+                self._rng[mask] = new[mask]
             super().reset(seed=seeds[0])
         elif self._rng is None:
             entropy = np.random.SeedSequence().generate_state(n, np.uint64)
             self._rng = _seed_states([int(x) for x in entropy])
-        mask = np.ones(n, dtype=bool)
-        if options is not None and "reset_mask" in options:
-            mask = np.asarray(options["reset_mask"], dtype=bool)
-            if mask.shape != (n,):
-                raise ValueError(f"options['reset_mask'] must have shape ({n},), got {mask.shape}")
-            if self._needs_reset and not mask.all():
-                raise ValueError("the first reset must reset every env (no reset_mask)")
         d = self.difficulty
         _reset_masked(
             self._state, self._rng, mask, self.size, d.key_required, d.random_walls,

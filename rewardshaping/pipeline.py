@@ -117,8 +117,19 @@ class RewardPipeline:
 
     # -- episodes -----------------------------------------------------------------------------
     def reset(self, mask: np.ndarray | None = None) -> None:
-        """Episodes start in the envs where ``mask`` is True (all when None)."""
-        mask = np.ones(self.num_envs, bool) if mask is None else np.asarray(mask, bool)
+        """Episodes start in the envs where ``mask`` is True (all when None).
+
+        ``mask`` is a bool array of shape (num_envs,). Env indices or 0/1 numbers raise: cast to
+        bool, ``[0, 1]`` would restart only env 1 where both were meant.
+        """
+        if mask is None:
+            mask = np.ones(self.num_envs, bool)
+        mask = np.asarray(mask)
+        if mask.dtype != np.bool_ or mask.shape != (self.num_envs,):
+            raise ValueError(
+                f"reset mask must be a bool array of shape ({self.num_envs},), got "
+                f"{mask.dtype} {mask.shape}"
+            )
         if not mask.any():
             return
         self._episode_step[mask] = 0

@@ -173,7 +173,8 @@ class CountMinSketch:
     def _words(self, keys: Any) -> np.ndarray:
         words = key_bytes(keys)
         nbytes = words.shape[1]
-        if self.key_bytes is not None and nbytes != self.key_bytes:
+        # An empty batch has no key width of its own (np.array([]) is 8-byte float64).
+        if self.key_bytes is not None and nbytes != self.key_bytes and words.shape[0]:
             raise ValueError(
                 f"keys of {nbytes} bytes per row, but this sketch counts keys of "
                 f"{self.key_bytes} bytes; one sketch counts one kind of key"
@@ -194,6 +195,8 @@ class CountMinSketch:
         active = active_mask(active, words.shape[0], self._all)
 
         def count() -> np.ndarray:
+            if not words.shape[0]:  # nothing counted: no key width fixed
+                return np.zeros(0, np.int64)
             self.key_bytes = words.shape[1]  # the first counted keys fix the width
             return _sketch(self.table, self._offsets, self._w, words, active, True,
                            hash_secret(self.seed, words.shape[1]))  # fmt: skip
@@ -203,6 +206,8 @@ class CountMinSketch:
     def lookup(self, keys: Any) -> np.ndarray:
         """The current estimates for the key rows (0 for keys never counted), counting nothing."""
         words = self._words(keys)
+        if not words.shape[0]:
+            return np.zeros(0, np.int64)
         return _sketch(self.table, self._offsets, self._w, words, self._all(len(words)), False,
                        hash_secret(self.seed, words.shape[1]))  # fmt: skip
 

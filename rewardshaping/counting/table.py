@@ -81,6 +81,23 @@ def active_mask(active: Any, n: int, all_true: Filled) -> np.ndarray:
     return active
 
 
+def reset_mask(mask: Any, n: int) -> np.ndarray:
+    """The ``mask`` argument of an episodic ``reset`` as a bool array of shape (n,) (None: all).
+
+    Integer or float masks are refused, not cast: ``[0, 1]`` read as env indices means both
+    envs, cast to bool it means only env 1.
+    """
+    if mask is None:
+        return np.ones(n, bool)
+    arr = np.asarray(mask)
+    if arr.dtype != np.bool_ or arr.shape != (n,):
+        raise ValueError(
+            f"reset mask must be a bool array of shape ({n},), got {arr.dtype} {arr.shape}; "
+            "for env indices pass np.isin(np.arange(n), indices)"
+        )
+    return arr
+
+
 @njit(inline="always")
 def _find(index, keys, r, h, key, check):
     # Merge and restore only: the index slot of `key` (its words) in row r, or the empty slot
@@ -338,7 +355,8 @@ class _RowTables:
         nbytes = raw.shape[1]
         if n is not None and raw.shape[0] != n:
             raise ValueError(f"expected keys for {n} envs (one row each), got {raw.shape[0]}")
-        if self.key_bytes is not None and nbytes != self.key_bytes:
+        # An empty batch has no key width of its own (np.array([]) is 8-byte float64).
+        if self.key_bytes is not None and nbytes != self.key_bytes and raw.shape[0]:
             raise ValueError(
                 f"keys of {nbytes} bytes per row, but this {self._kind} counts keys of "
                 f"{self.key_bytes} bytes; one table counts one kind of key"
@@ -353,6 +371,8 @@ class _RowTables:
         # `new_per_row` bounds how many keys of this batch one row can gain. The bound, not a
         # bincount of the rows: this runs once per env step, where every microsecond of NumPy
         # calls shows next to a fast env.
+        if not words.shape[0]:  # nothing to count: no room needed, and no key width fixed
+            return
         fresh = self.width is None
         if fresh:
             self.width, self.key_bytes = (words.shape[1] + 7) // 8, words.shape[1]
@@ -376,6 +396,8 @@ class _RowTables:
 
     def _count(self, words: np.ndarray, rows: np.ndarray, active: np.ndarray) -> np.ndarray:
         # Count a batch there is room for (after _reserve): this cannot fail.
+        if not words.shape[0]:
+            return np.zeros(0, np.int64)
         return _count(self._index, self._keys, self.sizes, rows, words, active, True,
                       self._secret(), self._hmask)  # fmt: skip
 
@@ -395,7 +417,7 @@ class _RowTables:
         return fresh.sizes
 
     def _lookup(self, words: np.ndarray, rows: np.ndarray, active: np.ndarray) -> np.ndarray:
-        if self._index is None:  # an empty table: every count is 0 (and no width is fixed)
+        if self._index is None or not words.shape[0]:  # an empty table or batch: counts 0
             return np.zeros(words.shape[0], np.int64)
         return _count(self._index, self._keys, self.sizes, rows, words, active, False,
                       self._secret(), self._hmask)  # fmt: skip
@@ -652,10 +674,11 @@ class EpisodicCounter(_RowTables):
         return self._lookup(words, self._env_rows, self._all(self.rows))
 
     def reset(self, mask: Any = None) -> None:
-        """Forget the episode counts of the envs where ``mask`` is True (all when None)."""
-        mask = np.ones(self.rows, bool) if mask is None else np.asarray(mask, bool)
-        if mask.shape != (self.rows,):
-            raise ValueError(f"reset mask must have shape ({self.rows},), got {mask.shape}")
+        """Forget the episode counts of the envs where ``mask`` is True (all when None).
+
+        ``mask`` is a bool array of shape (N,): env indices (``np.flatnonzero(done)``) or 0/1
+        floats would silently clear other envs than meant, so they raise."""
+        mask = reset_mask(mask, self.rows)
         self.sizes[mask] = 0
         if self._index is not None:
             self._index[mask] = 0  # the key arena rows are overwritten by the next inserts

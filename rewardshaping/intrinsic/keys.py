@@ -311,6 +311,11 @@ class UniformBins(StateKey):
         scaled = np.clip(scaled, 0.0, self.bins - 1)
         return np.floor(scaled).astype(np.int32)
 
+    @property
+    def reported(self) -> np.ndarray | None:
+        """The source's ``reported`` rows (see :class:`InfoKey`); None if it has none."""
+        return getattr(self.source, "reported", None)
+
     def __repr__(self) -> str:
         return f"UniformBins(bins={self.bins.tolist()}, source={self.source!r})"
 
@@ -341,6 +346,11 @@ class SimHashKey(StateKey):
 
     def values(self, batch: Transitions, which: Which) -> Any:
         return self.simhash(self.source(batch, which))
+
+    @property
+    def reported(self) -> np.ndarray | None:
+        """The source's ``reported`` rows (see :class:`InfoKey`); None if it has none."""
+        return getattr(self.source, "reported", None)
 
     def __repr__(self) -> str:
         return f"SimHashKey(dim={self.simhash.dim}, bits={self.simhash.bits})"

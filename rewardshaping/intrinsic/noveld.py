@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from rewardshaping.counting import ExactCounter
+from rewardshaping.counting.table import reset_mask
 from rewardshaping.intrinsic.count import Counter, KeyLike, _CountTerm
 from rewardshaping.intrinsic.keys import KeyUnavailableError
 from rewardshaping.transitions import Transitions
@@ -95,10 +96,12 @@ class NovelDCount(_CountTerm):
         counts = self.counter.lookup(self._prev_key)
         return np.where(self._prev_valid, counts, 0)
 
-    def reset(self, mask: np.ndarray) -> None:
+    def reset(self, mask: np.ndarray | None) -> None:
+        if self.episodic is not None:
+            mask = reset_mask(mask, self.episodic.num_envs)  # checked before anything changes
         super().reset(mask)
         if self._prev_valid is not None:
-            self._prev_valid[np.asarray(mask, bool)] = False
+            self._prev_valid[reset_mask(mask, len(self._prev_valid))] = False
 
     def state_dict(self) -> dict[str, Any]:
         state = super().state_dict()
