@@ -19,10 +19,10 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from rewardshaping.machines.errors import Location, SpecError
-from rewardshaping.machines.formulas import TRUE, Formula, conjoin
+from rewardshaping.machines.formulas import TRUE, Formula, Not, Or, conjoin
 from rewardshaping.machines.machine import SINK, Edge, RewardMachine
 from rewardshaping.machines.valuations import Exclusivity
 
@@ -48,6 +48,9 @@ class RewardMachineHierarchy:
     Args:
         machines: name -> machine; call edges name other machines of the mapping.
         root: name of the root machine.
+        on_ambiguous: ``"error"`` (default) or ``"first"``: the default of :meth:`flatten`, so
+            that a hierarchy loaded with ``parse_machine(..., on_ambiguous="first")`` is also
+            accepted where it is flattened (by the product wrappers and the options learner).
 
     Example:
         >>> from rewardshaping.machines import parse_machine
@@ -86,10 +89,14 @@ class RewardMachineHierarchy:
         name: str | None = None,
         location: Location | None = None,
         exclusive: Exclusivity | None = None,
+        on_ambiguous: Literal["error", "first"] = "error",
     ) -> None:
         self.machines = dict(machines)
         if root not in self.machines:
             raise ValueError(f"root {root!r} is not one of the machines {sorted(self.machines)}")
+        if on_ambiguous not in ("error", "first"):
+            raise ValueError(f"on_ambiguous must be 'error' or 'first', got {on_ambiguous!r}")
+        self.on_ambiguous: Literal["error", "first"] = on_ambiguous
         self.root = root
         self.name = name or root
         self.location = location
@@ -260,14 +267,18 @@ class RewardMachineHierarchy:
                     out.append((g, [(name, k), *chain]))
         return out
 
-    def flatten(self, *, on_ambiguous: str = "error") -> RewardMachine:
+    def flatten(self, *, on_ambiguous: Literal["error", "first"] | None = None) -> RewardMachine:
         """The equivalent flat machine over reachable call stacks (cached).
 
         Its edges are the hierarchy's paths of calls with conjoined contexts, in first-match
         order; its determinism check is the hierarchy's (``on_ambiguous="first"`` to accept
-        ambiguity with first-match semantics).
+        ambiguity with first-match semantics; default: the hierarchy's own ``on_ambiguous``).
         """
-        if self._flat is not None:
+        on_ambiguous = on_ambiguous or self.on_ambiguous
+        # A cached machine built under "first" may hide an ambiguity that "error" must report.
+        if self._flat is not None and (
+            on_ambiguous == "first" or self._flat.on_ambiguous == "error"
+        ):
             return self._flat
         stacks: dict[tuple[Frame, ...], str] = {}
         order: list[tuple[Frame, ...]] = []
@@ -300,12 +311,14 @@ class RewardMachineHierarchy:
             if m.is_terminal[u]:
                 terminal[src] = bool(m.is_accepting[u]) and len(stack) == 1
                 continue
+            guards = []
             for guard, chain in self._entries(name, u, TRUE, False):
                 new, reward, _, _ = self._apply(stack, chain)
                 dst = visit(new)
                 leaf_machine, leaf_edge = chain[-1]
                 loc = self.machines[leaf_machine].edges[leaf_edge].location
                 edges.append(Edge(src, dst, guard, reward, location=loc))
+                guards.append(guard)
                 if new not in done:
                     todo.append(new)
             if m.no_match == "sink":
@@ -314,7 +327,10 @@ class RewardMachineHierarchy:
                     stacks[reject] = "__reject__"
                     order.append(reject)
                     terminal["__reject__"] = False
-                edges.append(Edge(src, "__reject__", TRUE, m.sink_reward))
+                # Taken when no other move fires. Guarded by the negation of all of them, not
+                # by `true`: a `true` edge would overlap every earlier one and fail the
+                # determinism check below, although first-match order never lets it compete.
+                edges.append(Edge(src, "__reject__", _none_of(guards), m.sink_reward))
         flat = RewardMachine(
             [stacks[s] for s in order],
             stacks[self.initial_stack],
@@ -336,6 +352,9 @@ class RewardMachineHierarchy:
                 b.location,
                 expected="calls whose first events exclude each other (or an `exclusive` declaration)",
             )
+        # Built with "first" so that the error above names the hierarchy's moves; record the
+        # choice actually made (a union of flat machines follows it).
+        flat.on_ambiguous = on_ambiguous
         self._flat = flat
         self.flat_stacks = order
         return flat
@@ -356,3 +375,10 @@ class RewardMachineHierarchy:
             f"RewardMachineHierarchy({self.name!r}, root={self.root!r}, "
             f"machines={sorted(self.machines)}, height={self.levels[self.root]})"
         )
+
+
+def _none_of(guards: list[Formula]) -> Formula:
+    """A formula that holds exactly when none of ``guards`` does."""
+    if not guards:
+        return TRUE
+    return Not(guards[0] if len(guards) == 1 else Or(tuple(guards)))

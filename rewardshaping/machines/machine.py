@@ -79,7 +79,9 @@ class RewardMachine:
         sink_reward: reward paid when falling into the sink.
         exclusive: events that never hold together (for the determinism check).
         on_ambiguous: ``"error"`` (default) or ``"first"`` (first matching edge wins; the
-            ambiguities are kept in :attr:`ambiguities`).
+            ambiguities are kept in :attr:`ambiguities`). Kept as :attr:`on_ambiguous`, so that
+            machines built from this one (a :func:`~rewardshaping.machines.multitask.union_machine`)
+            accept the same ambiguities.
         name: a name for messages and exports.
 
     Example:
@@ -120,6 +122,7 @@ class RewardMachine:
         if on_ambiguous not in ("error", "first"):
             raise ValueError(f"on_ambiguous must be 'error' or 'first', got {on_ambiguous!r}")
         self.name = name
+        self.on_ambiguous: Literal["error", "first"] = on_ambiguous
         self.no_match: NoMatch = no_match
         self.sink_reward = float(sink_reward)
         self.exclusive = exclusive or Exclusivity()
@@ -277,7 +280,9 @@ class RewardMachine:
         """Bit masks (bit ``i`` = ``propositions[i]`` true) from sets of names or bool arrays.
 
         Accepts a set of names (-> shape ()), a sequence of sets, a bool array (P,) / (N, P),
-        or an integer array of masks (returned as is).
+        or an integer array of masks (returned as is). A string, a sequence of strings and
+        rows that are not sets of names (e.g. nested lists of bools) raise ``TypeError``: read
+        as sets, they would silently hold no event the machine knows.
 
         Example:
             >>> from rewardshaping.machines import parse_machine
@@ -296,11 +301,29 @@ class RewardMachine:
                     f"{len(self.propositions)} propositions {list(self.propositions)}"
                 )
             return (labels.astype(np.int64) * self._bits).sum(axis=-1)
-        return np.array([self._mask_of_set(s) for s in labels], dtype=np.int64)
+        if isinstance(labels, str):
+            raise TypeError(
+                f"labels are the string {labels!r}, whose characters would be read as events; "
+                f"pass a set of event names, e.g. {{{labels!r}}}"
+            )
+        masks = []
+        for row in labels:
+            if isinstance(row, str):
+                raise TypeError(
+                    f"a row of labels is the string {row!r}, whose characters would be read as "
+                    f"events; pass a set for one step (e.g. {{{row!r}}}), a sequence of sets for "
+                    f"a batch"
+                )
+            if not isinstance(row, Iterable):
+                raise _not_a_name(row)
+            masks.append(self._mask_of_set(row))
+        return np.array(masks, dtype=np.int64)
 
     def _mask_of_set(self, true_props: Iterable[str]) -> int:
         mask = 0
         for p in true_props:
+            if not isinstance(p, str):
+                raise _not_a_name(p)
             i = self.prop_index.get(p)
             if i is not None:  # events the machine does not mention cannot change it
                 mask |= 1 << i
@@ -583,6 +606,13 @@ class RewardMachine:
             f"RewardMachine({self.name!r}, states={len(self.states)}, edges={len(self.edges)}, "
             f"propositions={list(self.propositions)})"
         )
+
+
+def _not_a_name(value: Any) -> TypeError:
+    return TypeError(
+        f"labels hold {value!r}, not an event name; pass sets of event names, or rows of bools "
+        f"(one per proposition) as a bool array: np.asarray(rows, dtype=bool)"
+    )
 
 
 def _zero_named(rm: RewardMachine) -> dict[str, np.ndarray]:

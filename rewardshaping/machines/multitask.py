@@ -36,7 +36,8 @@ class UnionMachine(RewardMachine):
 def union_machine(machines: Mapping[str, RewardMachine], name: str = "union") -> UnionMachine:
     """The disjoint union of ``machines`` (task name -> machine), sharing one sink.
 
-    All machines must use the same no-match rule (and sink reward).
+    All machines must use the same no-match rule (and sink reward). The union accepts ambiguous
+    edges (first match wins) when any task machine was built with ``on_ambiguous="first"``.
 
     Example:
         >>> from rewardshaping.envs.office import office_machine
@@ -80,6 +81,10 @@ def union_machine(machines: Mapping[str, RewardMachine], name: str = "union") ->
             )
     first = next(iter(machines.values()))
     initial = f"{next(iter(machines))}:{first.initial}"
+    # A task loaded with on_ambiguous="first" brings its ambiguities into the union; refusing
+    # them here would refuse a machine that its loader accepted.
+    first_match = any(m.on_ambiguous == "first" for m in machines.values())
+    on_ambiguous = "first" if first_match else "error"
     return UnionMachine(
         states,
         initial,
@@ -89,6 +94,7 @@ def union_machine(machines: Mapping[str, RewardMachine], name: str = "union") ->
         no_match=no_match,
         sink_reward=sink_reward,
         exclusive=_union_exclusive(machines),
+        on_ambiguous=on_ambiguous,
         name=name,
         task_initials={task: f"{task}:{m.initial}" for task, m in machines.items()},
     )

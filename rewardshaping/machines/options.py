@@ -67,7 +67,9 @@ def flat_hierarchy(hierarchy: RewardMachineHierarchy) -> RewardMachineHierarchy:
         (['flat'], {'flat': 1})
     """
     flat = hierarchy.flatten()
-    return RewardMachineHierarchy({"flat": flat}, "flat", name=f"{hierarchy.name} (flat)")
+    return RewardMachineHierarchy(
+        {"flat": flat}, "flat", name=f"{hierarchy.name} (flat)", on_ambiguous=hierarchy.on_ambiguous
+    )
 
 
 class OptionLearner:

@@ -244,20 +244,26 @@ def _take_rows(obs: Any, idx: np.ndarray) -> Any:
 
 
 def _flatten_batch(space: spaces.Space, obs: Any) -> np.ndarray:
+    """Flattened rows (N, flatdim) of a batch of observations of ``space``.
+
+    The row width comes from the space, never from the data: a batch may be empty (a step of
+    only dummy reset rows leaves no counterfactual experiences), and an empty array has no
+    width to infer.
+    """
     if isinstance(space, spaces.Box):
-        return np.asarray(obs, dtype=np.float32).reshape(np.shape(obs)[0], -1)
+        return np.asarray(obs, dtype=np.float32).reshape(np.shape(obs)[0], spaces.flatdim(space))
     if isinstance(space, spaces.Discrete):
         idx = np.asarray(obs, dtype=np.int64) - space.start
         return np.eye(space.n, dtype=np.float32)[idx]
     if isinstance(space, spaces.MultiDiscrete):
-        obs = np.asarray(obs, dtype=np.int64).reshape(np.shape(obs)[0], -1) - space.start.reshape(
-            1, -1
-        )
-        parts = [
-            np.eye(k, dtype=np.float32)[obs[:, i]] for i, k in enumerate(space.nvec.reshape(-1))
-        ]
+        nvec = space.nvec.reshape(-1)
+        obs = np.asarray(obs, dtype=np.int64).reshape(np.shape(obs)[0], len(nvec))
+        obs = obs - space.start.reshape(1, -1)
+        parts = [np.eye(k, dtype=np.float32)[obs[:, i]] for i, k in enumerate(nvec)]
         return np.concatenate(parts, axis=1)
     n = len(obs[next(iter(obs))]) if isinstance(obs, dict) else len(obs)
+    if n == 0:
+        return np.zeros((0, spaces.flatdim(space)), dtype=np.float32)
     from rewardshaping.transitions import index_obs
 
     return np.stack([spaces.flatten(space, index_obs(obs, i)) for i in range(n)]).astype(np.float32)
@@ -301,10 +307,14 @@ class RewardMachineEnv(gym.Wrapper, gym.utils.RecordConstructorArgs):
     :func:`~rewardshaping.machines.multitask.union_machine`).
 
     Infos: ``machine_state``, ``labels`` (bool per machine proposition), ``machine_reward``,
-    ``env_reward``, ``env_terminated`` (the env's own termination, without the machine's),
-    ``machine_shaping`` (with a potential) and ``crm_next_state``, ``crm_reward`` (the
-    machine's reward), ``crm_terminal`` and ``crm_shaping`` (with a potential), one entry per
-    machine state. :meth:`counterfactual_experiences` carries the full reward the product pays.
+    ``world_reward`` (the wrapped env's own reward), ``env_terminated`` (the env's own
+    termination, without the machine's), ``machine_shaping`` (with a potential) and
+    ``crm_next_state``, ``crm_reward`` (the machine's reward), ``crm_terminal`` and
+    ``crm_shaping`` (with a potential), one entry per machine state.
+    :meth:`counterfactual_experiences` carries the full reward the product pays. The world's
+    reward is not reported as ``env_reward``: that key is reserved for the untouched reward of a
+    *shaped* env, which evaluation takes for the true return, and a product's true return is
+    the reward it pays (the task's).
 
     A vector version exists,
     :class:`~rewardshaping.machines.product_vector.RewardMachineVectorEnv`.
@@ -423,7 +433,7 @@ class RewardMachineEnv(gym.Wrapper, gym.utils.RecordConstructorArgs):
         info["machine_state"] = nxt
         info["labels"] = out["labels"][0]
         info["machine_reward"] = machine_reward
-        info["env_reward"] = float(env_reward)
+        info["world_reward"] = float(env_reward)
         info["env_terminated"] = bool(terminated)
         if self.core.counterfactuals:
             for key in CRM_INFO_KEYS:
@@ -437,7 +447,11 @@ class RewardMachineEnv(gym.Wrapper, gym.utils.RecordConstructorArgs):
 
 
 def _start_state(machine: RewardMachine, state: Any) -> int:
-    u = machine.index[state] if isinstance(state, str) else int(state)
+    """The index of a start state given by name or index; refuses unknown and terminal states."""
+    u = machine.index.get(state, -1) if isinstance(state, str) else int(state)
     if not 0 <= u < machine.num_states or machine.is_terminal[u]:
-        raise ValueError(f"cannot start machine {machine.name!r} in state {state!r}")
+        raise ValueError(
+            f"cannot start machine {machine.name!r} in state {state!r}: not one of its "
+            f"non-terminal states"
+        )
     return u

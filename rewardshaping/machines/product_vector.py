@@ -29,6 +29,7 @@ from rewardshaping.machines.product import (
     RewardMode,
     _default_labelling,
     _propositions,
+    _start_state,
 )
 from rewardshaping.transitions import Transitions, set_obs_rows
 from rewardshaping.wrappers.vector import autoreset_mode_of
@@ -46,7 +47,8 @@ class RewardMachineVectorEnv(VectorWrapper, gym.utils.RecordConstructorArgs):
     true final product observations of every episode that ended, by the env or the machine, and
     the labelling and named reward functions read a finished env's last info from
     ``info["final_info"]`` (the top-level info is already the next episode's reset info).
-    ``info["env_terminated"]`` is the env's own termination flag (see :class:`RewardMachineEnv`).
+    ``info["world_reward"]`` is the env's own reward and ``info["env_terminated"]`` its own
+    termination flag (see :class:`RewardMachineEnv`).
 
     Without a ``labelling``, the sub-envs' own ``labelling`` attribute is used (fetched through
     ``call`` from an ``AsyncVectorEnv``), else ``info["labels"]`` read in the machine's
@@ -118,16 +120,41 @@ class RewardMachineVectorEnv(VectorWrapper, gym.utils.RecordConstructorArgs):
         return self.core.experiences(obs, actions, next_obs, out, env_terminated, active)
 
     def reset(self, *, seed: int | list[int] | None = None, options: dict[str, Any] | None = None):
+        """Reset the sub-envs (those of ``options["reset_mask"]``, else all).
+
+        ``options={"machine_state": u}`` starts the machine of the reset sub-envs in state ``u``
+        (a name or index, or one per sub-env) instead of its initial state, as in
+        :class:`RewardMachineEnv`; the episodes that autoreset later start in the initial state.
+        """
+        start = np.full(self.num_envs, self.machine.initial_index, dtype=np.int64)
+        if options is not None and "machine_state" in options:
+            # Ours, not the sub-envs': they would ignore it, or refuse it.
+            options = dict(options)
+            start = self._start_states(options.pop("machine_state"))
+            options = options or None
         # Read the mask first: Gymnasium's vector envs pop it from the options.
         mask = None if options is None else options.get("reset_mask")
         mask = np.ones(self.num_envs, bool) if mask is None else np.array(mask, bool)
         obs, info = self.env.reset(seed=seed, options=options)
         self._last_step = None  # the last step's experiences belong to episodes now reset
-        self.machine_state[mask] = self.machine.initial_index
+        self.machine_state[mask] = start[mask]
         self._dummy[mask] = False
         self._machine_ended[mask] = False
         self._last_obs = _copy(obs)
         return self.core.observation(obs, self.machine_state), info
+
+    def _start_states(self, states: Any) -> np.ndarray:
+        """One start state per sub-env from ``options["machine_state"]``: one for all, or a
+        sequence of one per sub-env."""
+        n = self.num_envs
+        if isinstance(states, str) or np.ndim(states) == 0:
+            states = [states] * n
+        elif len(states) != n:
+            raise ValueError(
+                f"options['machine_state'] holds {len(states)} states for {n} sub-envs; "
+                f"give one state, or one per sub-env"
+            )
+        return np.array([_start_state(self.machine, s) for s in states], dtype=np.int64)
 
     def step(self, actions: Any):
         if self._last_obs is None:
@@ -173,7 +200,7 @@ class RewardMachineVectorEnv(VectorWrapper, gym.utils.RecordConstructorArgs):
         machine_done = active & self.machine.is_terminal[nxt]
         terminated = terminated | machine_done
         done = terminated | truncated
-        info["env_reward"], info["_env_reward"] = env_reward, np.ones(n, bool)
+        info["world_reward"], info["_world_reward"] = env_reward, np.ones(n, bool)
         info["env_terminated"], info["_env_terminated"] = batch.terminated.copy(), np.ones(n, bool)
         info["machine_reward"], info["_machine_reward"] = machine_reward, active
         info["labels"], info["_labels"] = out["labels"] & active[:, None], active

@@ -51,7 +51,8 @@ def parse_machine(
     Args:
         text: the spec.
         format: ``"auto"`` (legacy when the first line is a number), ``"legacy"``, ``"yaml"``
-            or ``"json"``.
+            or ``"json"`` (read as YAML, but indented with tabs if need be; ``"auto"`` reads a
+            JSON text as YAML, which refuses tab indentation).
         file: a name for error messages.
         exclusive: for legacy specs (YAML specs declare it themselves): events that never hold
             together; ``True`` = at most one event at a time.
@@ -82,6 +83,10 @@ def parse_machine(
                 "exclusive= and no_match= apply to legacy specs; a YAML/JSON spec declares "
                 "'exclusive:' and 'no_match:' itself"
             )
+        if format == "json":
+            # JSON may indent with tabs, YAML may not. A JSON string cannot hold a raw tab, so
+            # a tab here is whitespace: a space in its place changes no value, line or column.
+            text = text.replace("\t", " ")
         return parse_yaml(text, file, on_ambiguous=on_ambiguous, name=name)
     raise ValueError(f"unknown spec format {format!r}; expected auto, legacy, yaml or json")
 

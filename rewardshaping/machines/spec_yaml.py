@@ -6,7 +6,8 @@ One machine::
     propositions: {f: coffee, g: office, n: plant}   # a list, or name -> description
     exclusive: true            # at most one event at a time (or a list of groups)
     initial: start
-    terminal: {done: {accepting: true}}              # or a list of names (all accepting)
+    terminal: {done: {accepting: true}}              # or a list of names (all accepting);
+                                                     # `done:` alone is accepting too
     no_match: sink             # or stay (default)
     edges:
       - {from: start, to: start, when: "!f & !n"}
@@ -18,7 +19,9 @@ A hierarchy (Furelos-Blanco et al. 2023) has ``root`` and ``machines`` (name -> 
 edge names the called machine and its context formula: ``{from: u0, to: u1, call: paper,
 when: "!lava"}``.
 
-The text is read by PyYAML's safe composer (no tags, no objects): JSON files parse the same way.
+The text is read by PyYAML's safe composer (no tags, no objects): JSON files parse the same way
+(:func:`~rewardshaping.machines.spec.parse_machine` with ``format="json"`` first turns tabs, which
+YAML refuses as indentation, into spaces).
 Every value keeps its line and column, so errors read ``file:line:column: ... (expected ...)``.
 Unknown keys are errors, so typos never pass silently.
 """
@@ -271,11 +274,17 @@ def _machine(
         if isinstance(tv.node, yaml.MappingNode):
             for key, val in tv.items("terminal"):
                 t = key.name("a terminal state")
-                opts = (
-                    val.mapping(f"terminal state {t!r}", {"accepting"})
-                    if isinstance(val.node, yaml.MappingNode)
-                    else {}
-                )
+                if isinstance(val.node, yaml.MappingNode):
+                    opts = val.mapping(f"terminal state {t!r}", {"accepting"})
+                elif isinstance(val.node, yaml.ScalarNode) and val.scalar() is None:
+                    opts = {}  # `done:` alone: an accepting terminal state
+                else:
+                    # Not read as "accepting": `fail: false` must not make `fail` accepting.
+                    raise val.error(
+                        f"terminal state {t!r} must be a mapping, got {val.describe()}",
+                        expected=f"'{t}: {{accepting: false}}', '{t}: {{accepting: true}}' or "
+                        f"'{t}:' alone (accepting)",
+                    )
                 acc = True
                 if "accepting" in opts:
                     acc = opts["accepting"].scalar()
@@ -414,6 +423,8 @@ def parse_yaml(
                 f"unknown root machine {root_name!r}", expected=f"one of {sorted(machines)}"
             )
         hname = top["name"].name("name") if "name" in top else (name or root_name)
-        return RewardMachineHierarchy(machines, root_name, name=hname, location=root.loc)
+        return RewardMachineHierarchy(
+            machines, root_name, name=hname, location=root.loc, on_ambiguous=on_ambiguous
+        )
     default = file if file != "<string>" else "machine"
     return _machine(root, name or default, None, None, on_ambiguous, None)
