@@ -173,3 +173,25 @@ def test_weighted_identity_canon_scale_ignores_zero_weight_entries():
     X = np.where(mdp.transition == 0, -1e9, 0.0)  # invisible to the T-weighted norm
     kw = dict(canon="none", weights="transition")
     assert starc_distance(R + X, -R, mdp, **kw) == pytest.approx(1.0, abs=1e-9)
+
+
+def test_sampled_val_warns_when_dense_features_outnumber_the_transitions():
+    # With ~as many transitions as Fourier features, V's free directions fit the reward itself:
+    # `compare --outer 100` printed distance 0 [0, 0] for a Pendulum pair at 0.70, silently.
+    import warnings
+
+    import gymnasium as gym
+
+    from rewardshaping.metrics.sources import rollout_transitions
+
+    fwd = lambda s, a, s2: s2[:, 0] - s[:, 0]  # noqa: E731
+    ctrl = lambda s, a, s2: -np.sum(np.square(a), axis=-1)  # noqa: E731
+    env = gym.make("Pendulum-v1")
+    few = rollout_transitions(env, 100, seed=0)
+    with pytest.warns(RuntimeWarning, match="100 transitions for .* features"):
+        sampled_distance([fwd, ctrl], few, 0.9, canon="val", n_bootstrap=0)
+    enough = rollout_transitions(env, 600, seed=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        res = sampled_distance([fwd, ctrl], enough, 0.9, canon="val", n_bootstrap=0)
+    assert res.distance[0, 1] > 0.3
