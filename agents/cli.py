@@ -48,6 +48,17 @@ __all__ = ["COMMAND", "run_train"]
 ALGOS = ("ppo", "dqn")
 
 
+def _non_negative_int(text: str) -> int:
+    """An argparse type: an integer >= 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {value}")
+    return value
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("env_id", nargs="?", help="a Gymnasium env id, e.g. CartPole-v1")
     parser.add_argument("--algo", choices=ALGOS, help="the agent (default: ppo)")
@@ -71,11 +82,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="any config field, e.g. --set learning_rate=1e-3 --set hidden_sizes=64,64",
+        help="any config field, e.g. --set learning_rate=1e-3 --set hidden_sizes=64,64; a "
+        "value starting with { or [ is a YAML flow mapping or list that replaces the field, "
+        "e.g. --set 'env_kwargs={obs_mode: image}'",
     )
     parser.add_argument("--resume", metavar="DIR", help="continue the run logged in DIR")
     parser.add_argument(
-        "--eval-episodes", type=int, default=10, help="greedy episodes at the end (0: none)"
+        "--eval-episodes",
+        type=_non_negative_int,
+        default=10,
+        help="greedy episodes at the end (0: none)",
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
@@ -130,6 +146,7 @@ def run_train(settings: dict[str, Any], *, resume: bool = False, progress: bool 
     terms, weights = build_terms(specs) if specs else (None, 1.0)
     config_cls = PPOConfig if algo == "ppo" else DQNConfig
     config = config_cls.from_dict(settings)
+    _check_device(config.device)
     log_dir = config.log_dir
     if algo == "ppo" and log_dir and not config.checkpoint_every:
         config = dataclasses.replace(config, checkpoint_every=10)
@@ -183,6 +200,16 @@ def run_train(settings: dict[str, Any], *, resume: bool = False, progress: bool 
     _print_summary(summary)
     agent.envs.close()
     return summary
+
+
+def _check_device(device: Any) -> None:
+    """Refuse a device torch cannot use before anything is built or written."""
+    from rewardshaping.agents.vector_envs import resolve_device
+
+    try:
+        resolve_device(device)
+    except RuntimeError:
+        raise ValueError(f"unknown device {device!r}: use cpu, cuda, cuda:N, mps or auto") from None
 
 
 #: What a resumed run may change: its budget, device and where it logs.

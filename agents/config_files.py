@@ -170,18 +170,33 @@ def _integral(value: Any, where: str) -> int:
 def parse_overrides(items: Iterable[str]) -> dict[str, Any]:
     """Config fields from ``KEY=VALUE`` strings (``--set`` on the command line): values are
     literals (:func:`~rewardshaping.agents.term_registry.parse_value`), lists when they hold
-    commas; never evaluated.
+    commas; a value that starts with ``{`` or ``[`` is a YAML flow mapping or list (parsed with
+    ``yaml.safe_load``, e.g. ``env_kwargs={obs_mode: image}``) and replaces the whole field;
+    never evaluated.
 
     Example:
         >>> parse_overrides(["learning_rate=1e-3", "hidden_sizes=64,64", "double_q=true"])
         {'learning_rate': 0.001, 'hidden_sizes': [64, 64], 'double_q': True}
+        >>> parse_overrides(["env_kwargs={obs_mode: image, size: 8}", "hidden_sizes=[32, 32]"])
+        {'env_kwargs': {'obs_mode': 'image', 'size': 8}, 'hidden_sizes': [32, 32]}
     """
     out: dict[str, Any] = {}
     for item in items:
         key, eq, value = item.partition("=")
-        if not eq:
+        if not eq or not key.strip():
             raise ValueError(f"--set expects KEY=VALUE, got {item!r}")
-        out[key.strip()] = (
-            [parse_value(v) for v in value.split(",")] if "," in value else parse_value(value)
-        )
+        if value.lstrip().startswith(("{", "[")):
+            try:
+                parsed = yaml.safe_load(value)
+            except yaml.YAMLError as exc:
+                problem = str(exc).splitlines()[0]
+                raise ValueError(
+                    f"--set {item!r}: a value starting with {{ or [ is a YAML flow mapping or "
+                    f"list, e.g. {key.strip()}={{obs_mode: image}}; this one is not ({problem})"
+                ) from None
+            out[key.strip()] = parsed
+        else:
+            out[key.strip()] = (
+                [parse_value(v) for v in value.split(",")] if "," in value else parse_value(value)
+            )
     return out

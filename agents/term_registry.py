@@ -69,7 +69,10 @@ def parse_term_spec(spec: str) -> tuple[str, dict[str, Any], float]:
                 )
             kwargs[entry.value_arg] = parse_value(part)
         elif key.strip() == "weight":
-            weight = float(parse_value(value))
+            try:
+                weight = float(parse_value(value))
+            except (TypeError, ValueError):
+                raise ValueError(f"in {spec!r}: weight must be a number, got {value!r}") from None
         else:
             kwargs[key.strip()] = parse_value(value)
     return name, kwargs, weight
@@ -95,8 +98,9 @@ def build_terms(
         factory = term_entry(name).factory
         try:
             term = factory(**kwargs)
-        except TypeError as exc:
-            raise ValueError(f"cannot build term {name!r} with {kwargs}: {exc}") from None
+        except (TypeError, ValueError) as exc:  # e.g. count_bonus:abc -> float('abc')
+            where = f"term spec {spec!r}: " if isinstance(spec, str) else ""
+            raise ValueError(f"{where}cannot build term {name!r} with {kwargs}: {exc}") from None
         base, k = term.name, 2
         while term.name in weights:
             term.name = f"{base}_{k}"

@@ -69,8 +69,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"rewardshaping {__version__}")
         return 0
     if args.command is None:
-        parser.print_help()
-        return 0
+        # Like argparse's own missing-argument errors: the usage on stderr, exit status 2.
+        parser.print_help(sys.stderr)
+        print("\nrewardshaping: error: name a COMMAND (see the list above)", file=sys.stderr)
+        return 2
     return int(_commands()[args.command].run(args) or 0)
 
 

@@ -9,10 +9,22 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from rewardshaping.cli import Command
 
 __all__ = ["COMMAND"]
+
+
+def _positive_int(text: str) -> int:
+    """An argparse type: an integer >= 1 (refused before anything is written)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
 
 
 def _add_arguments(p: argparse.ArgumentParser) -> None:
@@ -26,7 +38,9 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
         default="process",
         help="process pool on this machine (default) or Ray (RAY_ADDRESS or local)",
     )
-    run.add_argument("--workers", type=int, default=None, help="parallel runs (default: CPUs)")
+    run.add_argument(
+        "--workers", type=_positive_int, default=None, help="parallel runs, >= 1 (default: CPUs)"
+    )
     run.add_argument(
         "--resume",
         action="store_true",
@@ -36,7 +50,7 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
     rep = sub.add_parser("report", help="aggregate a sweep folder into report.md and plots")
     rep.add_argument("run_dir")
-    rep.add_argument("--reps", type=int, default=2000, help="bootstrap resamples")
+    rep.add_argument("--reps", type=_positive_int, default=2000, help="bootstrap resamples")
     rep.add_argument("--no-plots", action="store_true")
 
 
@@ -46,13 +60,21 @@ def _run(args: argparse.Namespace) -> int:
     from rewardshaping.bench.suite import load_suite
     from rewardshaping.registry import ConfigError
 
+    # User errors (no such folder, a bad suite) end with one line, not a traceback.
     if args.bench_command == "report":
-        path = write_report(args.run_dir, reps=args.reps, plots=not args.no_plots)
+        try:
+            path = write_report(args.run_dir, reps=args.reps, plots=not args.no_plots)
+        except (OSError, ValueError) as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
         print(f"report: {path}")
         return 0
+    if Path(args.suite).is_dir():
+        print(f"error: {args.suite} is a folder; name a suite file", file=sys.stderr)
+        return 2
     try:
         suite = load_suite(args.suite)
-    except ConfigError as e:
+    except (ConfigError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     try:
@@ -74,7 +96,11 @@ def _run(args: argparse.Namespace) -> int:
             f"FAILED {run_id}: {result[run_id].get('error')} (see {args.out}/{run_id}/status.json)"
         )
     if args.report and done:
-        print(f"report: {write_report(args.out)}")
+        try:
+            print(f"report: {write_report(args.out)}")
+        except (OSError, ValueError) as e:
+            print(f"error: report: {e}", file=sys.stderr)
+            return 2
     return 1 if result.failed else 0
 
 

@@ -38,14 +38,16 @@ def grid_agent_key(obs) -> np.ndarray:
     image = obs["image"] if isinstance(obs, dict) else np.asarray(obs)
     if image.ndim != 4 or image.shape[-1] != 3:
         raise ValueError(
-            f"grid_agent needs MiniGrid-encoded images (N, H, W, 3), got {image.shape}"
+            f"grid_agent needs MiniGrid-encoded images (N, H, W, 3), got {image.shape}; "
+            "for rewardshaping/KeyDoor-* envs pass obs_mode='image'"
         )
     n, h, w, _ = image.shape
     flat = (image[..., 0] == 10).reshape(n, -1)
     if not flat.any(axis=1).all():
         raise ValueError(
             "grid_agent: an observation has no agent cell (object 10); use "
-            "fully observable images (minigrid FullyObsWrapper)"
+            "fully observable images (minigrid FullyObsWrapper; for rewardshaping/KeyDoor-* "
+            "envs pass obs_mode='image')"
         )
     cell = flat.argmax(axis=1)
     rows, cols = cell // w, cell % w

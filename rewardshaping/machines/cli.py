@@ -1,5 +1,11 @@
 """``rewardshaping machine``: check a reward-machine spec and convert it (YAML, DOT, Mermaid).
 
+Without ``--to`` the command prints a one-line summary of the machine. With ``--to`` stdout holds
+only the converted machine (``... --to dot > rm.dot`` is a valid DOT file); for a hierarchy the
+summary line goes to stderr, and ``--to dot``/``--to mermaid`` draw the root machine (its call
+edges name the machines they call) while ``--to yaml`` writes the flattened, equivalent plain
+machine; with ``--flat`` every format converts the flattened machine.
+
 Example:
     >>> from rewardshaping.cli import main
     >>> from rewardshaping.envs.office import office_spec_path
@@ -25,7 +31,10 @@ __all__ = ["COMMAND"]
 def _add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("spec", help="a .txt (legacy), .yaml/.yml or .json reward-machine spec")
     parser.add_argument(
-        "--to", choices=["yaml", "dot", "mermaid"], help="print the machine in this format"
+        "--to",
+        choices=["yaml", "dot", "mermaid"],
+        help="print the machine in this format (stdout holds only it); for a hierarchy dot and "
+        "mermaid draw the root machine, yaml writes the flattened machine (see --flat)",
     )
     parser.add_argument(
         "--exclusive",
@@ -37,7 +46,11 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="accept ambiguous machines (the first matching edge wins) and list the ambiguities",
     )
-    parser.add_argument("--flat", action="store_true", help="hierarchies: use the flat machine")
+    parser.add_argument(
+        "--flat",
+        action="store_true",
+        help="hierarchies: summarise or convert the flattened machine (every --to format)",
+    )
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -49,9 +62,12 @@ def _run(args: argparse.Namespace) -> int:
         if isinstance(machine, RewardMachineHierarchy):
             flat = machine.flatten(on_ambiguous=kwargs["on_ambiguous"])
             if not args.flat:
+                # The summary is the output without --to; with it, stdout holds only the
+                # converted machine (redirectable to a file), so the summary goes to stderr.
                 print(
                     f"{machine.name}: hierarchy of {len(machine.machines)} machines, height "
-                    f"{machine.levels[machine.root]}; flat equivalent: {flat.num_states} states"
+                    f"{machine.levels[machine.root]}; flat equivalent: {flat.num_states} states",
+                    file=sys.stdout if args.to is None else sys.stderr,
                 )
                 if args.to is None:
                     return 0

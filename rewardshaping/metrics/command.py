@@ -159,6 +159,37 @@ def _action_sampler(space: spaces.Space) -> spaces.Space | None:
     return space if ok else None
 
 
+def _int_at_least(low: int):
+    """An argparse type: an integer >= ``low``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be >= {low}, got {value}")
+        return value
+
+    return parse
+
+
+def _fraction(closed_low: bool):
+    """An argparse type: a number in [0, 1) (``closed_low``) or in (0, 1)."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        if not ((0.0 <= value if closed_low else 0.0 < value) and value < 1.0):
+            interval = "[0, 1)" if closed_low else "(0, 1)"
+            raise argparse.ArgumentTypeError(f"must be in {interval}, got {text}")
+        return value
+
+    return parse
+
+
 def _add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--env", required=True, help="Gymnasium env id, e.g. HalfCheetah-v5")
     p.add_argument(
@@ -175,7 +206,10 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--canon", choices=["val", "epic", "dard"], default="val")
     p.add_argument("--norm", choices=["l1", "l2", "linf", "pearson"], default="l2")
     p.add_argument(
-        "--gamma", type=float, default=None, help="discount (default: the MDP's, else 0.99)"
+        "--gamma",
+        type=_fraction(closed_low=True),
+        default=None,
+        help="discount in [0, 1) (default: the MDP's, else 0.99)",
     )
     p.add_argument(
         "--coverage",
@@ -183,10 +217,24 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
         default="rollouts",
         help="outer samples from random-policy rollouts or uniform over the spaces",
     )
-    p.add_argument("--outer", type=int, default=1000, help="outer (coverage) samples")
-    p.add_argument("--inner", type=int, default=16, help="inner samples per outer sample")
-    p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples (0: none)")
-    p.add_argument("--confidence", type=float, default=0.95)
+    p.add_argument(
+        "--outer", type=_int_at_least(1), default=1000, help="outer (coverage) samples, >= 1"
+    )
+    p.add_argument(
+        "--inner",
+        type=_int_at_least(1),
+        default=16,
+        help="inner samples per outer sample, >= 1 (EPIC: >= 2)",
+    )
+    p.add_argument(
+        "--bootstrap", type=_int_at_least(0), default=1000, help="bootstrap resamples (0: none)"
+    )
+    p.add_argument(
+        "--confidence",
+        type=_fraction(closed_low=False),
+        default=0.95,
+        help="level of the bootstrap intervals, in (0, 1)",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", type=Path, default=None, help="also write the results here")
 
@@ -194,6 +242,13 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
 def _run(args: argparse.Namespace) -> int:
     if len(args.reward) < 2:
         raise SystemExit("compare needs at least two --reward")
+    if args.json is not None:
+        # Checked before the computation, not found missing after it.
+        folder = args.json.parent
+        if not folder.is_dir():
+            raise SystemExit(f"rewardshaping compare: --json {args.json}: no folder {folder}")
+        if args.json.is_dir():
+            raise SystemExit(f"rewardshaping compare: --json {args.json} is a folder")
     import rewardshaping.envs  # noqa: F401  (registers the rewardshaping/ env ids)
 
     # User errors (bad specs, missing modules) end with one line, not a traceback.
@@ -221,30 +276,40 @@ def _run(args: argparse.Namespace) -> int:
         rewards = [load_reward(spec, env, model) for spec in args.reward]
     except (ValueError, TypeError, AttributeError, ImportError, OSError) as e:
         raise SystemExit(f"rewardshaping compare: {e}") from None
-    if args.coverage == "rollouts":
-        cov = rollout_transitions(env, args.outer, seed=args.seed)
-    else:
-        cov = space_transitions(
-            env.observation_space,
-            env.action_space,
-            args.outer,
-            model=None if args.canon == "epic" else model,
+    # Bad values reach here as ValueErrors naming them (a reward returning the wrong shape,
+    # EPIC with --inner 1, an MDP's gamma out of range): one line too.
+    try:
+        if args.coverage == "rollouts":
+            cov = rollout_transitions(env, args.outer, seed=args.seed)
+        else:
+            cov = space_transitions(
+                env.observation_space,
+                env.action_space,
+                args.outer,
+                model=None if args.canon == "epic" else model,
+                seed=args.seed,
+            )
+        res = sampled_distance(
+            rewards,
+            cov,
+            gamma,
+            canon=args.canon,
+            norm=args.norm,
+            model=model,
+            n_inner=args.inner,
+            # Model-free VAL keeps the rollouts' own (random) policy.
+            action_sampler=None if model is None else _action_sampler(env.action_space),
+            n_bootstrap=args.bootstrap,
+            confidence=args.confidence,
             seed=args.seed,
         )
-    res = sampled_distance(
-        rewards,
-        cov,
-        gamma,
-        canon=args.canon,
-        norm=args.norm,
-        model=model,
-        n_inner=args.inner,
-        # Model-free VAL keeps the rollouts' own (random) policy.
-        action_sampler=None if model is None else _action_sampler(env.action_space),
-        n_bootstrap=args.bootstrap,
-        confidence=args.confidence,
-        seed=args.seed,
-    )
+        exact = (
+            _exact_distances(rewards, mdp, gamma, cov, args.canon, args.norm)
+            if isinstance(mdp, TabularMDP)
+            else None
+        )
+    except ValueError as e:
+        raise SystemExit(f"rewardshaping compare: {e}") from None
     print(f"sampled {args.canon} distance ({args.norm}) on {args.env}, gamma {gamma}:")
     print(res)
     record: dict[str, Any] = {
@@ -259,8 +324,7 @@ def _run(args: argparse.Namespace) -> int:
         "n_bootstrap": res.n_bootstrap,
         "gamma": gamma,
     }
-    if isinstance(mdp, TabularMDP):
-        exact = _exact_distances(rewards, mdp, gamma, cov, args.canon, args.norm)
+    if exact is not None:
         print(
             f"\nexact {args.canon} distance ({args.norm}), gamma {gamma}, on the same "
             f"{res.n_outer} outer samples:"
@@ -271,7 +335,10 @@ def _run(args: argparse.Namespace) -> int:
             print(f"{name:>{width}}" + "".join(f"  {v:>{width}.3f}" for v in row))
         record["exact"] = exact.tolist()
     if args.json is not None:
-        args.json.write_text(json.dumps(record, indent=1))
+        try:
+            args.json.write_text(json.dumps(record, indent=1))
+        except OSError as e:
+            raise SystemExit(f"rewardshaping compare: --json: {e}") from None
     return 0
 
 

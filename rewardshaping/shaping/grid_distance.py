@@ -64,6 +64,14 @@ def _bfs_batch(objects, states, doors_pass):  # pragma: no cover - compiled
     return out
 
 
+#: The toolkit's own grid envs make full images themselves; a wrapper is for MiniGrid's envs.
+_KEYDOOR_HINT = (
+    " (MiniGrid envs); for the toolkit's rewardshaping/KeyDoor-* envs pass obs_mode='image' "
+    "instead (train: --set 'env_kwargs={obs_mode: image}' or env_kwargs in the config file; "
+    "bench suites: the env's kwargs)"
+)
+
+
 def minigrid_goal_distance(image: np.ndarray, doors_pass: bool = True) -> np.ndarray:
     """Shortest-path steps (4-connected moves) from the agent to the goal, per observation.
 
@@ -87,7 +95,7 @@ def minigrid_goal_distance(image: np.ndarray, doors_pass: bool = True) -> np.nda
     if image.ndim != 4 or image.shape[-1] != 3:
         raise ValueError(
             f"expected full MiniGrid encodings of shape (N, width, height, 3), got {image.shape}; "
-            "wrap the env with minigrid.wrappers.FullyObsWrapper"
+            "wrap the env with minigrid.wrappers.FullyObsWrapper" + _KEYDOOR_HINT
         )
     objects = np.ascontiguousarray(image[..., 0], dtype=np.uint8)
     states = np.ascontiguousarray(image[..., 2], dtype=np.uint8)
@@ -96,7 +104,7 @@ def minigrid_goal_distance(image: np.ndarray, doors_pass: bool = True) -> np.nda
         i = int(np.flatnonzero(out == -2.0)[0])
         raise ValueError(
             f"observation {i} has no agent cell (object 10): goal distance needs fully observable "
-            "observations; wrap the env with minigrid.wrappers.FullyObsWrapper"
+            "observations; wrap the env with minigrid.wrappers.FullyObsWrapper" + _KEYDOOR_HINT
         )
     return out
 
