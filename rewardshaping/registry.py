@@ -148,7 +148,7 @@ def _call(factory: Callable, args: tuple, kwargs: dict, what: str, name: str, wh
     except ConfigError:
         raise
     except ValueError as e:  # a bad value, e.g. {type: count_bonus, beta: abc}: say where
-        raise ConfigError(f"{where}: bad value for {what} {name!r} {kwargs}: {e}") from None
+        raise ConfigError(f"{where}: bad arguments for {what} {name!r} {kwargs}: {e}") from None
 
 
 def make_term(spec: str | Mapping[str, Any], where: str = "term") -> RewardTerm:
