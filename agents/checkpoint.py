@@ -116,11 +116,17 @@ def snapshot_or_warn(envs: VectorEnv, started: bool) -> dict[str, Any] | None:
     return snapshot
 
 
+#: A resumed run that cannot restore some random state (the envs', a generator on another
+#: device) seeds it with ``seed + RESEED_STRIDE * step reached``, so it does not replay the
+#: run's first draws.
+RESEED_STRIDE = 7919
+
+
 def restart_episodes(envs: VectorEnv, seed: int, step: int, episodes: Any) -> Any:
     """New episodes for a resumed run whose env state was not saved: ``envs`` reset with a seed
     that depends on the ``step`` reached (so they do not replay the run's first episodes), and
     the episode tracker's running returns and lengths cleared. Returns the observations."""
-    obs, _ = envs.reset(seed=seed + 7919 * step)
+    obs, _ = envs.reset(seed=seed + RESEED_STRIDE * step)
     episodes.returns[:] = 0
     episodes.lengths[:] = 0
     return obs

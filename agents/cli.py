@@ -41,22 +41,11 @@ import yaml
 
 from rewardshaping.agents.config_files import load_config_file, parse_overrides
 from rewardshaping.agents.term_registry import build_terms, term_names
-from rewardshaping.cli import Command
+from rewardshaping.cli import Command, int_at_least
 
 __all__ = ["COMMAND", "run_train"]
 
 ALGOS = ("ppo", "dqn")
-
-
-def _non_negative_int(text: str) -> int:
-    """An argparse type: an integer >= 0."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {value}")
-    return value
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -89,7 +78,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--resume", metavar="DIR", help="continue the run logged in DIR")
     parser.add_argument(
         "--eval-episodes",
-        type=_non_negative_int,
+        type=int_at_least(0),
         default=10,
         help="greedy episodes at the end (0: none)",
     )

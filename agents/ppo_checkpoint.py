@@ -24,6 +24,7 @@ import torch
 from gymnasium.vector import VectorEnv
 
 from rewardshaping.agents.checkpoint import (
+    RESEED_STRIDE,
     atomic_save,
     load_checkpoint,
     restart_episodes,
@@ -37,9 +38,6 @@ if TYPE_CHECKING:
     from rewardshaping.agents.ppo import PPO
 
 __all__ = ["PPOCheckpoints"]
-
-#: A resume that cannot restore the generator seeds it with seed + this * iteration reached.
-RESEED_STRIDE = 7919
 
 
 class PPOCheckpoints:

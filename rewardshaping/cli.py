@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from rewardshaping._version import __version__
 
-__all__ = ["main", "build_parser", "Command", "COMMAND_MODULES"]
+__all__ = ["main", "build_parser", "Command", "COMMAND_MODULES", "int_at_least"]
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,26 @@ class Command:
     help: str
     add_arguments: Callable[[argparse.ArgumentParser], None]
     run: Callable[[argparse.Namespace], int]
+
+
+def int_at_least(low: int) -> Callable[[str], int]:
+    """An argparse ``type``: an integer >= ``low`` (argparse names the option in its error).
+
+    Example:
+        >>> int_at_least(1)("3")
+        3
+    """
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be >= {low}, got {value}")
+        return value
+
+    return parse
 
 
 #: Modules defining ``COMMAND``; each feature issue appends its own.

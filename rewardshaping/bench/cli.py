@@ -11,20 +11,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from rewardshaping.cli import Command
+from rewardshaping.cli import Command, int_at_least
 
 __all__ = ["COMMAND"]
-
-
-def _positive_int(text: str) -> int:
-    """An argparse type: an integer >= 1 (refused before anything is written)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
 
 
 def _add_arguments(p: argparse.ArgumentParser) -> None:
@@ -39,7 +28,7 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
         help="process pool on this machine (default) or Ray (RAY_ADDRESS or local)",
     )
     run.add_argument(
-        "--workers", type=_positive_int, default=None, help="parallel runs, >= 1 (default: CPUs)"
+        "--workers", type=int_at_least(1), default=None, help="parallel runs, >= 1 (default: CPUs)"
     )
     run.add_argument(
         "--resume",
@@ -50,7 +39,7 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
     rep = sub.add_parser("report", help="aggregate a sweep folder into report.md and plots")
     rep.add_argument("run_dir")
-    rep.add_argument("--reps", type=_positive_int, default=2000, help="bootstrap resamples")
+    rep.add_argument("--reps", type=int_at_least(1), default=2000, help="bootstrap resamples")
     rep.add_argument("--no-plots", action="store_true")
 
 

@@ -46,7 +46,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from rewardshaping.cli import Command
+from rewardshaping.cli import Command, int_at_least
 from rewardshaping.metrics.distance import starc_distance
 from rewardshaping.metrics.sampled import sampled_distance
 from rewardshaping.metrics.sources import (
@@ -159,21 +159,6 @@ def _action_sampler(space: spaces.Space) -> spaces.Space | None:
     return space if ok else None
 
 
-def _int_at_least(low: int):
-    """An argparse type: an integer >= ``low``."""
-
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-        if value < low:
-            raise argparse.ArgumentTypeError(f"must be >= {low}, got {value}")
-        return value
-
-    return parse
-
-
 def _fraction(closed_low: bool):
     """An argparse type: a number in [0, 1) (``closed_low``) or in (0, 1)."""
 
@@ -218,16 +203,16 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
         help="outer samples from random-policy rollouts or uniform over the spaces",
     )
     p.add_argument(
-        "--outer", type=_int_at_least(1), default=1000, help="outer (coverage) samples, >= 1"
+        "--outer", type=int_at_least(1), default=1000, help="outer (coverage) samples, >= 1"
     )
     p.add_argument(
         "--inner",
-        type=_int_at_least(1),
+        type=int_at_least(1),
         default=16,
         help="inner samples per outer sample, >= 1 (EPIC: >= 2)",
     )
     p.add_argument(
-        "--bootstrap", type=_int_at_least(0), default=1000, help="bootstrap resamples (0: none)"
+        "--bootstrap", type=int_at_least(0), default=1000, help="bootstrap resamples (0: none)"
     )
     p.add_argument(
         "--confidence",
