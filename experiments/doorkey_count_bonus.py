@@ -45,6 +45,12 @@ Arm ``count_inverse`` is the lifelong position-key bonus with ``beta / N`` inste
 less often than those of the first room (``experiments/counting.md`` section 3g); 1/N turns that
 into a 100x difference in pay where 1/sqrt(N) makes it 10x, so wandering the first room stops
 paying sooner while the rare cells still pay.
+
+Arm ``product`` is Henaff et al.'s (2023) combination on the plain position key: the lifelong
+``1/sqrt(N(pos))`` times the episodic first-visit indicator,
+``beta / sqrt(N(pos)) * 1[N_ep(pos) == 1]`` (:class:`rewardshaping.intrinsic.GlobalEpisodicCountBonus`).
+Each cell pays at most once per episode, as in ``episodic``, and pays less the more often it has
+been reached over the whole run, as in ``count``.
 """
 
 from __future__ import annotations
@@ -69,6 +75,7 @@ from rewardshaping.intrinsic import (
     AgentPositionInfo,
     CountBonus,
     EpisodicCountBonus,
+    GlobalEpisodicCountBonus,
     InfoKey,
     MiniGridTaskStateInfo,
 )
@@ -144,13 +151,17 @@ def per_tenth(points: list[tuple[int, float]], total: int, parts: int = 10) -> l
     return out
 
 
-def make_bonus(arm: str, beta: float) -> CountBonus | EpisodicCountBonus | None:
+def make_bonus(
+    arm: str, beta: float
+) -> CountBonus | EpisodicCountBonus | GlobalEpisodicCountBonus | None:
     if arm == "none":
         return None
     if arm == "episodic":
         return EpisodicCountBonus(InfoKey("agent_pos"), beta=beta, mode="first_visit")
     if arm == "count_inverse":
         return CountBonus(InfoKey("agent_pos"), beta=beta, mode="inverse")
+    if arm == "product":
+        return GlobalEpisodicCountBonus(InfoKey("agent_pos"), beta=beta, episodic="first_visit")
     return CountBonus(InfoKey("agent_pos" if arm == "count" else "task_state"), beta=beta)
 
 
@@ -268,7 +279,7 @@ def main() -> None:
         "--arms",
         nargs="+",
         default=["none", "count"],
-        choices=["none", "count", "count_inverse", "count_task", "episodic"],
+        choices=["none", "count", "count_inverse", "count_task", "episodic", "product"],
     )
     parser.add_argument("--out", type=Path, default=Path("runs/doorkey_count_bonus.jsonl"))
     args = parser.parse_args()
