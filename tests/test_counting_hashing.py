@@ -1,4 +1,5 @@
-"""The key hash (two NH sums read in place through pointers) against a pure-Python reference,
+"""The key hashes (NH on 64-bit and on 32-bit halves, read in place through pointers) against a
+pure-Python reference,
 and the exact table's word comparison on long keys whose rows start at unaligned offsets."""
 
 from __future__ import annotations
@@ -25,18 +26,28 @@ def _mix64(x: int) -> int:
 
 
 def _reference_hash(row: bytes, secret: np.ndarray, strong: bool) -> int:
-    # The documented construction, word by word in Python integers.
+    # The documented constructions, word by word in Python integers.
     nbytes = len(row)
     words = np.frombuffer(row + bytes(-nbytes % 8), "<u8").tolist()
     k = [int(v) for v in secret]
+    if strong:  # NH on 64-bit halves of 16-byte blocks, summed in 128 bits, then folded
+        if nbytes >= 16:  # the last block is the row's last 16 bytes (overlapping)
+            words = words[: 2 * (nbytes // 16)]
+            if nbytes % 16:
+                words += np.frombuffer(row[-16:], "<u8").tolist()
+        else:
+            words += [0] * (len(words) % 2)
+        s = sum(((words[j] + k[j]) & M64) * ((words[j + 1] + k[j + 1]) & M64)
+                for j in range(0, len(words), 2)) % 2**128  # fmt: skip
+        lo, hi = s & M64, s >> 64
+        return _mix64(lo ^ (((hi + nbytes) * 0x9E3779B97F4A7C15) & M64))
     nfull = nbytes // 8
 
     def nh(w: int, key: int) -> int:
         return ((w + key) & M32) * (((w >> 32) + (key >> 32)) & M32)
 
     p = sum(nh(w, k[j]) for j, w in enumerate(words)) & M64
-    q_words = words if strong else words[nfull:]  # the fast hash adds only the tail to q
-    q = sum(nh(w, k[j + 1]) for j, w in enumerate(q_words, start=len(words) - len(q_words)))
+    q = sum(nh(w, k[j + 1]) for j, w in enumerate(words[nfull:], start=nfull))  # the tail only
     return _mix64(p ^ _mix64((q + nbytes) & M64))
 
 
