@@ -315,6 +315,7 @@ class _RowTables:
         self.key_bytes: int | None = None
         self.sizes = np.zeros(self.rows, np.int64)
         self._index: np.ndarray | None = None  # (rows, capacity, 3): hash, count, entry
+        self._sec, self._sec_bytes = np.zeros(0, np.uint64), None  # the key hash's secret
         self._keys: np.ndarray | None = None  # (rows, max_load * capacity, key words)
         self._all = Filled(True, bool)
 
@@ -464,7 +465,9 @@ class _RowTables:
                       self._secret(), self._hmask)  # fmt: skip
 
     def _secret(self) -> np.ndarray:
-        return hash_secret(self.seed, self.key_bytes)
+        if self._sec_bytes != self.key_bytes:  # kept: the lookup costs ~0.7 us per batch
+            self._sec, self._sec_bytes = hash_secret(self.seed, self.key_bytes), self.key_bytes
+        return self._sec
 
     # -- merge and checkpoints ----------------------------------------------------------------
     def _check_compatible(self, other: _RowTables) -> None:
