@@ -6,20 +6,30 @@ bin index vector, a SimHash code). :func:`key_bytes` views a batch of keys as a 
 kernels a row is read as W = ceil(L/8) little-endian 64-bit words, the last one zero-padded;
 those words are what gets hashed, stored and compared.
 
-The hash is NH (Black et al. 1999, "UMAC"; the construction behind XXH3's speed). With a random
-secret of 64-bit words k_j, a row's words w_j give
-``NH = sum_j ((lo(w_j) + lo(k_j)) mod 2^32) * ((hi(w_j) + hi(k_j)) mod 2^32)  mod 2^64``,
-lo and hi being a word's 32-bit halves. Two different rows of the same length collide in NH with
-probability at most 2^-32 over the secret; two NH sums with shifted secrets (k_j and k_j+1, a
-Toeplitz pair) collide together with probability at most 2^-64. The "strong" hash mixes both
-sums through xxHash64's avalanche into 64 bits, the "fast" one uses one sum (and the tail word
-in the second). The products are independent of each other, so the loop vectorises (AVX2
-``vpmuludq``): on a 147-byte MiniGrid view the strong hash takes about 12 ns and the fast one
-about 9 ns (about 5 of which go to reading the bytes), where a Python dict keyed by
-``obs.tobytes()`` spends about 200 ns per row (``experiments/counting.md``). Tables that store
-and compare their keys only need the hash to spread keys (fast); tables that keep only the hash
-need the 2^-64 bound (strong). The secret is drawn from the table's seed, so a seed fixes every
-hash.
+Both hashes are NH (Black et al. 1999, "UMAC"; the construction behind XXH3's speed), keyed by
+a random secret of 64-bit words k_j drawn from the table's seed (a seed fixes every hash).
+
+* The **strong** hash, of tables that keep only the hash and of count-min sketches, takes the
+  row in 16-byte blocks of two words (a_i, b_i) and sums their full 128-bit products:
+  ``NH = sum_i ((a_i + k_2i) mod 2^64) * ((b_i + k_2i+1) mod 2^64)  mod 2^128``. Two different
+  rows of the same length collide in NH with probability at most 2^-64 over the secret. The
+  128-bit sum is folded into 64 bits (``mix64(lo ^ (hi + L) * odd)``); with a fold that behaves
+  like a random function that adds about 2^-64, so a pair of distinct keys shares a hash with
+  probability about 2^-63. A row whose length is not a multiple of 16 (147 bytes) ends with its
+  last 16 bytes, overlapping the block before: every byte is still in some block, so distinct
+  rows of one length still give distinct block sequences. One 64 x 64-bit multiply per 16
+  bytes (:func:`mac128`): about 20 ns per 147-byte MiniGrid view on the project's 2 GHz
+  host, against 30 ns for the two 32-bit NH sums this replaced (``HASH_VERSION`` "nh2").
+* The **fast** hash, of tables that store and compare their keys (they only need the hash to
+  spread keys), is NH on 32-bit halves of 8-byte words,
+  ``sum_j ((lo(w_j) + lo(k_j)) mod 2^32) * ((hi(w_j) + hi(k_j)) mod 2^32)  mod 2^64``
+  (collision probability 2^-32), mixed with the zero-padded tail word through xxHash64's
+  avalanche. Its products are independent, so the loop vectorises (AVX2 ``vpmuludq``). On
+  147-byte rows the key-checked table counts as fast with this hash as with the strong one
+  (``experiments/counting.md`` §1c).
+
+A Python dict keyed by ``obs.tobytes()`` spends 200-600 ns per row, depending on the host
+(``experiments/counting.md``).
 
 Why raw pointers (:func:`data_pointer`, :func:`load_u64`): a row of 147 bytes starts at any byte
 offset, and reading its words in place avoids a byte-by-byte copy into an aligned buffer. Helper
@@ -180,9 +190,9 @@ def _nh128(ptr, offset, nbytes, secret):
 def hash_row(ptr, offset, nbytes, secret, strong):
     """64-bit hash of the key row at ``ptr + offset``; ``secret`` points to W + 1 words.
 
-    ``strong``: NH on 64-bit halves with a 128-bit sum (collision probability about 2^-64 per
-    pair of distinct rows); otherwise NH on 32-bit halves (2^-32, enough to spread keys that
-    are compared anyway).
+    ``strong``: NH on 64-bit halves with a 128-bit sum, folded to 64 bits (collision probability
+    about 2^-63 per pair of distinct rows); otherwise NH on 32-bit halves (2^-32, enough to
+    spread keys that are compared anyway).
     """
     if strong:
         return _nh128(ptr, offset, nbytes, secret)
@@ -280,9 +290,9 @@ def key_bytes(keys: object, *, what: str = "keys") -> np.ndarray:
 def hash_keys(keys: object, seed: int = 0, *, strong: bool = True) -> np.ndarray:
     """The 64-bit hashes (``uint64``, shape (N,)) of a batch of keys, as the tables see them.
 
-    ``strong=True`` is the hash of hash-only tables and sketches (about 2^-64 collision
-    probability per pair of distinct keys); ``strong=False`` the faster one of tables that
-    store and compare their keys.
+    ``strong=True`` is the hash of hash-only tables and sketches (about 2^-63 collision
+    probability per pair of distinct keys); ``strong=False`` the one of tables that store and
+    compare their keys (2^-32: it only spreads them).
 
     Example:
         >>> import numpy as np

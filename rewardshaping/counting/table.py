@@ -9,10 +9,10 @@ Collisions. With ``store_keys=True`` (default) a slot matches only when hash *an
 equal, so two different keys with the same hash get two slots: counts are exact whatever the
 hash does (the tests force collisions with ``hash_bits=4``). With ``store_keys=False`` a key is
 identified by its 64-bit hash alone (24 bytes per slot instead of 24 + the key's words); that
-mode uses the strong hash of :mod:`~rewardshaping.counting.hashing` (two NH sums, each pair of
-distinct keys collides with probability about 2^-64 over the seed's secret), so two of n
+mode uses the strong hash of :mod:`~rewardshaping.counting.hashing` (NH on 64-bit halves: each
+pair of distinct keys collides with probability about 2^-63 over the seed's secret), so two of n
 distinct keys share a count with probability about n(n-1)/2^64 (about 5e-8 for a million keys,
-5e-4 for a hundred million).
+5e-4 for a hundred million), and its kernel has no key comparison at all.
 
 Layout: linear probing on power-of-two capacities, grown (doubled as needed, then rehashed) when
 the load factor would pass ``max_load``. Preallocated arrays with open addressing are several
