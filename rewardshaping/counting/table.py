@@ -618,9 +618,11 @@ class ExactCounter(_RowTables):
     def update(self, keys: Any, active: Any = None) -> np.ndarray:
         """Count one visit of every active key row; return the counts after it (0 if inactive)."""
         words = self._bytes(keys, None)
-        mask = active_mask(active, len(words), self._all)
-        new = len(words) if active is None else int(np.count_nonzero(mask))
-        return self._add(words, self._rows(len(words)), mask, new)
+        n = words.shape[0]
+        if active is None:  # every row new at worst; no mask to check
+            return self._add(words, self._rows(n), self._all(n), n)
+        mask = active_mask(active, n, self._all)
+        return self._add(words, self._rows(n), mask, int(np.count_nonzero(mask)))
 
     def reserve(self, keys: Any, active: Any = None) -> Callable[[], np.ndarray]:
         """Make room for the active key rows (or raise as :meth:`update` would), counting nothing.
