@@ -62,6 +62,17 @@ def test_hash_matches_reference_for_every_length_and_tail(nbytes, n, seed, stron
     assert got.tolist() == want
 
 
+@pytest.mark.parametrize("nbytes", [48, 63, 64, 65, 147, 300])
+@pytest.mark.parametrize("strong", [True, False])
+def test_hash_matches_reference_on_long_rows(nbytes, strong):
+    # Long rows take the block loops many times; 147 is a MiniGrid view, whose last 16-byte
+    # block of the strong hash overlaps the one before it.
+    rows = np.random.default_rng(nbytes).integers(0, 256, (5, nbytes), dtype=np.uint8)
+    secret = hash_secret(3, nbytes)
+    want = [_reference_hash(r.tobytes(), secret, strong) for r in rows]
+    assert hash_keys(rows, seed=3, strong=strong).tolist() == want
+
+
 def test_strong_and_fast_hashes_differ_and_the_seed_matters():
     rows = np.arange(40, dtype=np.uint8).reshape(2, 20)
     assert (hash_keys(rows) != hash_keys(rows, strong=False)).all()
