@@ -73,6 +73,16 @@ def test_hash_matches_reference_on_long_rows(nbytes, strong):
     assert hash_keys(rows, seed=3, strong=strong).tolist() == want
 
 
+def test_the_secret_covers_every_word_either_hash_reads():
+    # The kernels read the secret through a raw pointer, unchecked: the strong hash reads two
+    # words per 16-byte block, the fast one W + 1 words. For L mod 16 in 1..8 the strong hash
+    # uses the secret's last word, so a change that reads one more would read past its end.
+    for nbytes in range(1, 401):
+        words = hash_secret(0, nbytes).shape[0]
+        assert words >= 2 * -(-nbytes // 16), nbytes
+        assert words >= (nbytes + 7) // 8 + 1, nbytes
+
+
 def test_strong_and_fast_hashes_differ_and_the_seed_matters():
     rows = np.arange(40, dtype=np.uint8).reshape(2, 20)
     assert (hash_keys(rows) != hash_keys(rows, strong=False)).all()

@@ -4,7 +4,8 @@ A *key* is one row of a numeric array with a leading batch axis (an observation,
 bin index vector, a SimHash code). :func:`key_bytes` views a batch of keys as a C-contiguous
 ``uint8`` matrix (N, L), without copying when the input is already contiguous. Inside the Numba
 kernels a row is read as W = ceil(L/8) little-endian 64-bit words, the last one zero-padded;
-those words are what gets hashed, stored and compared.
+those words are what key-checked tables hash, store and compare (the strong hash reads the
+last block differently, see below).
 
 Both hashes are NH (Black et al. 1999, "UMAC"; the construction behind XXH3's speed), keyed by
 a random secret of 64-bit words k_j drawn from the table's seed (a seed fixes every hash).
@@ -15,16 +16,20 @@ a random secret of 64-bit words k_j drawn from the table's seed (a seed fixes ev
   rows of the same length collide in NH with probability at most 2^-64 over the secret. The
   128-bit sum is folded into 64 bits (``mix64(lo ^ (hi + L) * odd)``); with a fold that behaves
   like a random function that adds about 2^-64, so a pair of distinct keys shares a hash with
-  probability about 2^-63. A row whose length is not a multiple of 16 (147 bytes) ends with its
-  last 16 bytes, overlapping the block before: every byte is still in some block, so distinct
-  rows of one length still give distinct block sequences. One 64 x 64-bit multiply per 16
+  probability about 2^-63 (only NH's 2^-64 is proven; the fold is a fixed, unkeyed bijection
+  of the 128 bits' halves, assumed to behave like a random function). A row of at least 16
+  bytes whose length is not a multiple of 16 (147 bytes) ends with its last 16 bytes,
+  overlapping the block before: every byte is still in some block, so distinct rows of one
+  length still give distinct block sequences. A shorter row is one block of zero-padded
+  words. One 64 x 64-bit multiply per 16
   bytes (:func:`mac128`): about 20 ns per 147-byte MiniGrid view on the project's 2 GHz
   host, against 30 ns for the two 32-bit NH sums this replaced (``HASH_VERSION`` "nh2").
 * The **fast** hash, of tables that store and compare their keys (they only need the hash to
   spread keys), is NH on 32-bit halves of 8-byte words,
   ``sum_j ((lo(w_j) + lo(k_j)) mod 2^32) * ((hi(w_j) + hi(k_j)) mod 2^32)  mod 2^64``
-  (collision probability 2^-32), mixed with the zero-padded tail word through xxHash64's
-  avalanche. Its products are independent, so the loop vectorises (AVX2 ``vpmuludq``). On
+  (collision probability 2^-32). The zero-padded tail word also enters a second NH sum under
+  the next secret word; that sum plus L goes through xxHash64's avalanche and is XORed into
+  the first, which is mixed once more. Its products are independent, so the loop vectorises (AVX2 ``vpmuludq``). On
   147-byte rows the key-checked table counts as fast with this hash as with the strong one
   (``experiments/counting.md`` §1c).
 
@@ -192,7 +197,7 @@ def hash_row(ptr, offset, nbytes, secret, strong):
     """64-bit hash of the key row at ``ptr + offset``; ``secret`` points to W + 1 words.
 
     ``strong``: NH on 64-bit halves with a 128-bit sum, folded to 64 bits (collision probability
-    about 2^-63 per pair of distinct rows); otherwise NH on 32-bit halves (2^-32, enough to
+    about 2^-63 per pair of distinct rows: 2^-64 proven for NH, the fold assumed random); otherwise NH on 32-bit halves (2^-32, enough to
     spread keys that are compared anyway).
     """
     if strong:

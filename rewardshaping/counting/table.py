@@ -10,7 +10,8 @@ equal, so two different keys with the same hash get two slots: counts are exact 
 hash does (the tests force collisions with ``hash_bits=4``). With ``store_keys=False`` a key is
 identified by its 64-bit hash alone (24 bytes per slot instead of 24 + the key's words); that
 mode uses the strong hash of :mod:`~rewardshaping.counting.hashing` (NH on 64-bit halves: each
-pair of distinct keys collides with probability about 2^-63 over the seed's secret), so two of n
+pair of distinct keys collides with probability about 2^-63 over the seed's secret, 2^-64 of it
+proven for NH and the rest assuming its 128-to-64-bit fold behaves randomly), so two of n
 distinct keys share a count with probability about n(n-1)/2^64 (about 5e-8 for a million keys,
 5e-4 for a hundred million), and its kernel has no key comparison at all.
 
