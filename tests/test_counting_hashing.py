@@ -1,6 +1,6 @@
 """The key hashes (NH on 64-bit and on 32-bit halves, read in place through pointers) against a
-pure-Python reference,
-and the exact table's word comparison on long keys whose rows start at unaligned offsets."""
+pure-Python reference, and the exact table's word comparison on long keys whose rows start at
+unaligned offsets."""
 
 from __future__ import annotations
 

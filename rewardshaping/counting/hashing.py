@@ -21,17 +21,17 @@ a random secret of 64-bit words k_j drawn from the table's seed (a seed fixes ev
   bytes whose length is not a multiple of 16 (147 bytes) ends with its last 16 bytes,
   overlapping the block before: every byte is still in some block, so distinct rows of one
   length still give distinct block sequences. A shorter row is one block of zero-padded
-  words. One 64 x 64-bit multiply per 16
-  bytes (:func:`mac128`): about 20 ns per 147-byte MiniGrid view on the project's 2 GHz
-  host, against 30 ns for the two 32-bit NH sums this replaced (``HASH_VERSION`` "nh2").
+  words. One 64 x 64-bit multiply per 16 bytes (:func:`mac128`): about 20 ns per 147-byte
+  MiniGrid view on the project's 2 GHz host, against 30 ns for the two 32-bit NH sums this
+  replaced (``HASH_VERSION`` "nh2").
 * The **fast** hash, of tables that store and compare their keys (they only need the hash to
   spread keys), is NH on 32-bit halves of 8-byte words,
   ``sum_j ((lo(w_j) + lo(k_j)) mod 2^32) * ((hi(w_j) + hi(k_j)) mod 2^32)  mod 2^64``
   (collision probability 2^-32). The zero-padded tail word also enters a second NH sum under
   the next secret word; that sum plus L goes through xxHash64's avalanche and is XORed into
-  the first, which is mixed once more. Its products are independent, so the loop vectorises (AVX2 ``vpmuludq``). On
-  147-byte rows the key-checked table counts as fast with this hash as with the strong one
-  (``experiments/counting.md`` §1c).
+  the first, which is mixed once more. Its products are independent, so the loop vectorises
+  (AVX2 ``vpmuludq``). On 147-byte rows the key-checked table counts as fast with this hash
+  as with the strong one (``experiments/counting.md`` §1c).
 
 A Python dict keyed by ``obs.tobytes()`` spends 200-600 ns per row, depending on the host
 (``experiments/counting.md``).
@@ -197,8 +197,8 @@ def hash_row(ptr, offset, nbytes, secret, strong):
     """64-bit hash of the key row at ``ptr + offset``; ``secret`` points to W + 1 words.
 
     ``strong``: NH on 64-bit halves with a 128-bit sum, folded to 64 bits (collision probability
-    about 2^-63 per pair of distinct rows: 2^-64 proven for NH, the fold assumed random); otherwise NH on 32-bit halves (2^-32, enough to
-    spread keys that are compared anyway).
+    about 2^-63 per pair of distinct rows: 2^-64 proven for NH, the fold assumed random);
+    otherwise NH on 32-bit halves (2^-32, enough to spread keys that are compared anyway).
     """
     if strong:
         return _nh128(ptr, offset, nbytes, secret)

@@ -65,9 +65,8 @@ def _sketch(table, offsets, widths, keys, active, increment, secret):
     data, sec = data_pointer(keys), data_pointer(secret)
     # Cells by double hashing: table j uses g_j = h1 + j * h2 mod 2^32 from the two halves of
     # one strong hash (NH on 64-bit halves, see hashing.py; h2 odd) instead of d independent
-    # hashes (Kirsch & Mitzenmacher 2006
-    # show that this keeps a Bloom filter's false-positive rate asymptotically; the sketch's
-    # never-undercount holds whatever the hashes). Lemire's multiply-shift then maps g_j to a
+    # hashes (Kirsch & Mitzenmacher 2006 show that this keeps a Bloom filter's false-positive
+    # rate asymptotically; the sketch's never-undercount holds whatever the hashes). Lemire's multiply-shift then maps g_j to a
     # cell, as uniform as `% width` for width << 2^32 and without a division.
     h1 = np.empty(n, np.uint64)
     h2 = np.empty(n, np.uint64)

@@ -138,12 +138,12 @@ def _claim(index, keys, sizes, r, s, h, key, check):
 
 @njit(cache=True)
 def _count(index, keys, sizes, rows, batch, active, increment, secret, hmask):
-    # The hot loop, written out in one function: probing and key comparison read the batch
-    # row in place through a pointer (see hashing.py for why no array-taking helpers here).
+    # The hot loop of key-checked tables (store_keys=True; hash-only ones use _count_hashed),
+    # written out in one function: probing and key comparison read the batch row in place
+    # through a pointer (see hashing.py for why no array-taking helpers here).
     n, nbytes = batch.shape
     nw = (nbytes + 7) >> 3
     nfull = nbytes >> 3
-    check = keys.shape[2] > 0
     data, sec = data_pointer(batch), data_pointer(secret)
     # Unsigned indices: Numba adds a negative-index wraparound check to every access with a
     # signed index; with uint64 ones it does not (5-10% of this kernel on 4096-row batches).
@@ -154,7 +154,7 @@ def _count(index, keys, sizes, rows, batch, active, increment, secret, hmask):
     # instructions, not by table memory: prefetching slots was slower (counting.md §1b).
     hashes = np.empty(n, np.uint64)
     for i in range(n):
-        hashes[i] = hash_row(data, i * nbytes, nbytes, sec, not check) & hmask
+        hashes[i] = hash_row(data, i * nbytes, nbytes, sec, False) & hmask
     out = np.zeros(n, np.int64)
     for i in range(n):
         if not active[i]:
@@ -165,8 +165,6 @@ def _count(index, keys, sizes, rows, batch, active, increment, secret, hmask):
         s = h & mask
         while index[r, s, 1] != 0:  # linear probing: stop at the key's slot or an empty one
             if index[r, s, 0] == h:
-                if not check:
-                    break
                 # Compare all full words without an early exit: a branch-free OR of XORs
                 # vectorises, and equal hashes almost always mean equal keys.
                 e = index[r, s, 2]
@@ -184,9 +182,8 @@ def _count(index, keys, sizes, rows, batch, active, increment, secret, hmask):
             e = sizes[r]
             index[r, s, 0] = h
             index[r, s, 2] = np.uint64(e)
-            if check:
-                for j in range(nw):
-                    keys[r, e, j] = row_word(data, off, nbytes, j)
+            for j in range(nw):
+                keys[r, e, j] = row_word(data, off, nbytes, j)
             sizes[r] = e + 1
         if increment:
             index[r, s, 1] += np.uint64(1)
@@ -435,11 +432,7 @@ class _RowTables:
         # Count a batch there is room for (after _reserve): this cannot fail.
         if not words.shape[0]:
             return np.zeros(0, np.int64)
-        if not self.store_keys:
-            return _count_hashed(self._index, self.sizes, rows, words, active, True,
-                                 self._secret(), self._hmask)  # fmt: skip
-        return _count(self._index, self._keys, self.sizes, rows, words, active, True,
-                      self._secret(), self._hmask)  # fmt: skip
+        return self._kernel(words, rows, active, True)
 
     def _reserved(
         self, words: np.ndarray, rows: np.ndarray, active: np.ndarray, new_per_row: int
@@ -459,11 +452,17 @@ class _RowTables:
     def _lookup(self, words: np.ndarray, rows: np.ndarray, active: np.ndarray) -> np.ndarray:
         if self._index is None or not words.shape[0]:  # an empty table or batch: counts 0
             return np.zeros(words.shape[0], np.int64)
-        if not self.store_keys:
-            return _count_hashed(self._index, self.sizes, rows, words, active, False,
-                                 self._secret(), self._hmask)  # fmt: skip
-        return _count(self._index, self._keys, self.sizes, rows, words, active, False,
-                      self._secret(), self._hmask)  # fmt: skip
+        return self._kernel(words, rows, active, False)
+
+    def _kernel(
+        self, words: np.ndarray, rows: np.ndarray, active: np.ndarray, increment: bool
+    ) -> np.ndarray:
+        # Count (increment) or look up a non-empty batch in the kernel of this table's kind.
+        if self.store_keys:
+            return _count(self._index, self._keys, self.sizes, rows, words, active, increment,
+                          self._secret(), self._hmask)  # fmt: skip
+        return _count_hashed(self._index, self.sizes, rows, words, active, increment,
+                             self._secret(), self._hmask)  # fmt: skip
 
     def _secret(self) -> np.ndarray:
         if self._sec_bytes != self.key_bytes:  # kept: the lookup costs ~0.7 us per batch
