@@ -221,3 +221,22 @@ def test_large_stream_with_many_growths():
     ref = Counter(k.tobytes() for k in keys)
     assert c.as_dict() == dict(ref)
     assert c.capacity >= 2 * len(ref)
+
+
+@pytest.mark.parametrize("store_keys", [True, False])
+def test_growth_leaves_room_for_the_next_batch_unless_the_cap_forbids_it(store_keys):
+    # A table that grows for a batch of n rows is sized for n more new keys, so that the next
+    # batch of the same size does not grow it again; near max_bytes it takes the least that fits.
+    first, second = np.arange(1000)[:, None], np.arange(1000, 2000)[:, None]
+    c = ExactCounter(capacity=8, store_keys=store_keys)
+    c.update(first)
+    assert c.capacity == 4096  # room for 2000 keys at load 0.5 (1000 alone would fit 2048)
+    c.update(second)
+    assert c.capacity == 4096 and len(c) == 2000
+
+    tight = ExactCounter(capacity=8, store_keys=store_keys, max_bytes=c._bytes_for(2048) + 1)
+    tight.update(first)
+    assert tight.capacity == 2048  # 4096 slots are over the cap; 2048 hold the 1000 keys
+    with pytest.raises(CounterMemoryError):
+        tight.update(second)  # needs 4096 slots: refused whole
+    assert len(tight) == 1000 and tight.total == 1000

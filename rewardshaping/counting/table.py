@@ -354,12 +354,18 @@ class _RowTables:
             keys[:, : self._keys.shape[1]] = self._keys
         self._index, self._keys = index, keys
 
-    def _ensure(self, most: int) -> bool:
-        """Grow so that every row can hold ``most`` keys; False when that is over the cap."""
+    def _ensure(self, most: int, room: int = 0) -> bool:
+        """Grow so that every row can hold ``most`` keys; False when that is over the cap.
+
+        A table that has to grow is sized for ``most + room`` keys where the cap allows, so
+        that the next batch of ``room`` new keys fits without growing again: with batches as
+        large as the table (4096 rows into 4096 slots) doubling alone grew it on each of the
+        first batches, and every growth rehashes and touches fresh memory (counting.md §1d).
+        """
         cap = self.capacity
         if cap and most <= self.max_load * cap:
             return True
-        new = self._capacity_for(most, max(cap, self._capacity0))
+        new = self._capacity_for(most + room, max(cap, self._capacity0))
         if self._bytes_for(new) > self.max_bytes:
             new = self._capacity_for(most, max(cap, 1))  # the least that fits, near the cap
             if self._bytes_for(new) > self.max_bytes:
@@ -412,7 +418,7 @@ class _RowTables:
             self.width, self.key_bytes = (words.shape[1] + 7) // 8, words.shape[1]
         try:
             top = int(self.sizes[0]) if self.rows == 1 else int(self.sizes.max())
-            if not self._ensure(top + new_per_row):
+            if not self._ensure(top + new_per_row, new_per_row):
                 # Near the memory cap: grow only for the keys that are really new, or refuse
                 # the whole batch before counting any of it.
                 new = self._new_keys(words, rows, active)
