@@ -16,7 +16,9 @@ distinct keys share a count with probability about n(n-1)/2^64 (about 5e-8 for a
 5e-4 for a hundred million), and its kernel has no key comparison at all.
 
 Layout: linear probing on power-of-two capacities, grown (doubled as needed, then rehashed) when
-the load factor would pass ``max_load``. Preallocated arrays with open addressing are several
+a batch could push the load factor past ``max_load``; a growing table also leaves room for one
+more batch of as many new keys, memory cap permitting, so that equal batches do not grow it on
+every call. Preallocated arrays with open addressing are several
 times faster than ``numba.typed.Dict`` (numba issues #4364, #4743, #9374), and one jitted call
 handles a whole batch (the per-call dispatch cost, numba issue #6439, is paid once per batch).
 Within a batch, keys are counted in index order: entry i sees the counts of entries < i.
