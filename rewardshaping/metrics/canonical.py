@@ -62,7 +62,10 @@ def distribution(p: np.ndarray | None, n: int, name: str) -> np.ndarray:
         raise ValueError(f"{name} must have shape ({n},), got {p.shape}")
     if not np.all(np.isfinite(p)) or np.any(p < 0) or abs(p.sum() - 1.0) > 1e-6:
         raise ValueError(f"{name} must be a probability vector (>= 0, sum 1), sums to {p.sum()}")
-    return p
+    # Accepted within 1e-6 (a float32 softmax passes), then made to sum to 1: the canonical
+    # forms cancel a potential only under exact expectations, and a leftover of 1e-7 |Phi|
+    # would make a reward equivalent to zero read as a nonzero one.
+    return p / p.sum()
 
 
 def epic_canonical(

@@ -256,15 +256,20 @@ def _compare(
         c2 = adv[n1:].reshape(*r2.shape[:-2], S * A)
     else:
         c1 = canonicalize(R1, mdp, canon, **canon_options)
-        c1 = c1.reshape(*c1.shape[:-3], -1)
+        c1 = _flat(c1)
         if R2 is R1:
             c2 = c1
         else:
             c2 = canonicalize(R2, mdp, canon, **canon_options)
-            c2 = c2.reshape(*c2.shape[:-3], -1)
+            c2 = _flat(c2)
     scale1 = _max_abs(R1, read)
     scale2 = scale1 if R2 is R1 else _max_abs(R2, read)
     return _finish(c1, c2, scale1, scale2, norm, metric, w, bound, pairwise, same=R2 is R1)
+
+
+def _flat(c: np.ndarray) -> np.ndarray:
+    """Rewards (..., S, A, S) as vectors (..., S*A*S); an explicit size, as -1 fails on 0 rows."""
+    return c.reshape(*c.shape[:-3], int(np.prod(c.shape[-3:])))
 
 
 def _read_entries(mdp: TabularMDP, canon: Canon, w: np.ndarray | None) -> np.ndarray | None:
@@ -363,8 +368,10 @@ def distance_from_canonical(
     w = None if w is None else w / w.sum()
     metric = norm if metric is None else metric
     bound = metric_bound(norm, metric, w, size=int(np.prod(shape)))
-    flat = lambda C: C.reshape(*C.shape[:-3], -1)  # noqa: E731
-    return _finish(flat(C1), flat(C2), scale1, scale2, norm, metric, w, bound, pairwise)
+    for name, C in (("C1", C1), ("C2", C2)):
+        if not np.all(np.isfinite(C)):
+            raise ValueError(f"{name} contains NaN or inf: a canonical reward must be finite")
+    return _finish(_flat(C1), _flat(C2), scale1, scale2, norm, metric, w, bound, pairwise)
 
 
 def starc_distance(

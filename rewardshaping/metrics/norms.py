@@ -74,8 +74,21 @@ def vector_norm(x: np.ndarray, norm: Norm, weights: np.ndarray | None = None) ->
     if norm == "l1":
         out *= scale
     elif norm != "linf":
+        # Squares overflow for entries past ~1e154 and underflow below ~1e-154: such rows are
+        # summed again divided by their largest entry (as LAPACK's norms do), so that a reward
+        # scaled by 1e160 keeps its norm instead of reading as inf (and later as zero).
+        redo = ~np.isfinite(out) | (out < _TINY_SQUARES)
         out = np.sqrt(out * scale)
+        if redo.any():
+            rows = flat[redo]
+            big = np.abs(rows).max(-1)
+            big = np.where(big > 0, big, 1.0)
+            out[redo] = np.sqrt(_sum_rows(rows / big[:, None], norm, weights) * scale) * big
     return out.reshape(x.shape[:-1])
+
+
+#: Sums of squares below this may have lost entries to underflow (squares of ~1e-154 and less).
+_TINY_SQUARES = 1e-280
 
 
 #: Elements per block in row-wise loops: temporaries of this size stay in cache, where whole-array
@@ -108,10 +121,12 @@ def reward_norm(x: np.ndarray, norm: Norm = "l2", weights: np.ndarray | None = N
     x = np.asarray(x, dtype=np.float64)
     if x.ndim < 3:
         raise ValueError(f"rewards must have shape (..., S, A, S), got {x.shape}")
+    if not np.all(np.isfinite(x)):
+        raise ValueError("rewards contain NaN or inf: their norm is not defined")
     w = None
     if weights is not None:
         w = check_weights(weights, x.shape[-3:]).reshape(-1)
-    return vector_norm(x.reshape(*x.shape[:-3], -1), norm, w)
+    return vector_norm(x.reshape(*x.shape[:-3], int(np.prod(x.shape[-3:]))), norm, w)
 
 
 def check_weights(weights: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:

@@ -68,6 +68,7 @@ class TabularMDP:
                 raise ValueError(
                     f"initial must be a probability distribution (>= 0, sum 1), sums to {mu.sum()}"
                 )
+            mu = mu / mu.sum()  # accepted within ROW_SUM_ATOL, stored exact (see check_transition)
         for name, arr in (("transition", T), ("reward", R), ("initial", mu)):
             arr = np.array(arr, dtype=np.float64, copy=True)
             arr.flags.writeable = False
@@ -141,7 +142,10 @@ def check_transition(transition: np.ndarray) -> np.ndarray:
         raise ValueError(
             f"transition rows T[s, a, :] must sum to 1; T[{s}, {a}, :] sums to {sums[s, a]:.6g}"
         )
-    return T
+    # Rows are accepted within ROW_SUM_ATOL and returned summing to 1: potential shaping cancels
+    # (and the STARC canonical forms are exact) only under exact expectations; a row off by 1e-7
+    # leaves 1e-7 |Phi| of a potential in rewards that should be equivalent to zero.
+    return T / sums[..., None]
 
 
 def check_rewards(reward: np.ndarray, n_states: int, n_actions: int, name: str = "reward"):

@@ -86,7 +86,7 @@ def as_stochastic_policy(policy: np.ndarray, n_states: int, n_actions: int) -> n
         raise ValueError("a stochastic policy's entries must be finite (no NaN or inf)")
     if np.any(pi < 0) or np.any(np.abs(pi.sum(-1) - 1.0) > 1e-6):
         raise ValueError("a stochastic policy's rows pi[s, :] must be >= 0 and sum to 1")
-    return pi
+    return pi / pi.sum(-1, keepdims=True)  # accepted within 1e-6, used exact (check_transition)
 
 
 def _checked(transition, reward, gamma):
