@@ -108,7 +108,14 @@ class FunctionLabelling(Labelling):
     def __call__(self, batch: Transitions) -> np.ndarray:
         out = self.fn(batch)
         if isinstance(out, np.ndarray) and out.dtype == bool:
-            return out.reshape(batch.num_envs, len(self.propositions))
+            want = (batch.num_envs, len(self.propositions))
+            if out.shape == want or (out.ndim == 1 and out.shape == want[1:] and want[0] == 1):
+                return out.reshape(want)
+            # Any other shape (e.g. (P, N) for (N, P)) would be silently reshuffled by reshape.
+            raise ValueError(
+                f"labelling function returned a bool array of shape {out.shape}; expected "
+                f"{want}: one row per env, one column per proposition {list(self.propositions)}"
+            )
         labels = np.zeros((batch.num_envs, len(self.propositions)), dtype=bool)
         for i, names in enumerate(out):  # type: ignore[arg-type]
             for p in names:

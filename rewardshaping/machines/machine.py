@@ -142,6 +142,16 @@ class RewardMachine:
         mentioned = sorted(frozenset().union(*(e.formula.propositions for e in self.edges)))
         if propositions is None:
             propositions = mentioned
+        propositions = list(propositions)
+        repeated = sorted({p for p in propositions if propositions.count(p) > 1})
+        if repeated:
+            # A repeated name would get two label columns, and a set {"a"} would set only one
+            # of them: the same event would step the machine differently as a set or a row.
+            raise SpecError(
+                f"proposition(s) {repeated} declared more than once in machine {name!r}",
+                location,
+                expected="each proposition named once",
+            )
         unknown = [p for p in mentioned if p not in set(propositions)]
         if unknown:
             bad = next(e for e in self.edges if set(unknown) & e.formula.propositions)

@@ -31,7 +31,12 @@ from gymnasium import spaces
 from rewardshaping.machines.hierarchy import RewardMachineHierarchy
 from rewardshaping.machines.labelling import InfoLabelling, Labelling
 from rewardshaping.machines.machine import RewardMachine
-from rewardshaping.transitions import Transitions, batch_obs, single_info_as_vector
+from rewardshaping.transitions import (
+    Transitions,
+    _is_leaf_tuple,
+    batch_obs,
+    single_info_as_vector,
+)
 
 __all__ = ["RewardMachineEnv", "ProductCore", "CounterfactualBatch"]
 
@@ -238,9 +243,32 @@ class CounterfactualBatch:
 
 
 def _take_rows(obs: Any, idx: np.ndarray) -> Any:
-    if isinstance(obs, dict):
+    """Rows ``idx`` of a batched observation (dicts and tuples of batches, at any depth)."""
+    if isinstance(obs, Mapping):
         return {k: _take_rows(v, idx) for k, v in obs.items()}
+    if isinstance(obs, tuple) and not _is_leaf_tuple(obs):
+        return tuple(_take_rows(v, idx) for v in obs)
+    if isinstance(obs, tuple):  # one str per env (a batched Text space)
+        return tuple(obs[i] for i in idx)
     return np.asarray(obs)[idx]
+
+
+def _copy_obs(obs: Any) -> Any:
+    """A copy of an observation (any nesting): envs may return one buffer that they mutate."""
+    if isinstance(obs, Mapping):
+        return {k: _copy_obs(v) for k, v in obs.items()}
+    if isinstance(obs, tuple):
+        return tuple(_copy_obs(v) for v in obs)
+    if isinstance(obs, str):
+        return obs
+    return np.array(obs, copy=True)
+
+
+def _batch_len(obs: Any) -> int:
+    """The number of rows of a batched observation: the length of its first leaf."""
+    while isinstance(obs, Mapping) or (isinstance(obs, tuple) and not _is_leaf_tuple(obs)):
+        obs = next(iter(obs.values())) if isinstance(obs, Mapping) else obs[0]
+    return len(obs)
 
 
 def _flatten_batch(space: spaces.Space, obs: Any) -> np.ndarray:
@@ -261,7 +289,7 @@ def _flatten_batch(space: spaces.Space, obs: Any) -> np.ndarray:
         obs = obs - space.start.reshape(1, -1)
         parts = [np.eye(k, dtype=np.float32)[obs[:, i]] for i, k in enumerate(nvec)]
         return np.concatenate(parts, axis=1)
-    n = len(obs[next(iter(obs))]) if isinstance(obs, dict) else len(obs)
+    n = _batch_len(obs)
     if n == 0:
         return np.zeros((0, spaces.flatdim(space)), dtype=np.float32)
     from rewardshaping.transitions import index_obs
@@ -402,7 +430,7 @@ class RewardMachineEnv(gym.Wrapper, gym.utils.RecordConstructorArgs):
             options = options or None
         obs, info = self.env.reset(seed=seed, options=options)
         self.machine_state = start
-        self._last_obs = obs
+        self._last_obs = _copy_obs(obs)  # the env may mutate and return this buffer next step
         self._last_step = None  # the previous episode's experiences are no longer "the last"
         info = dict(info)
         info["machine_state"] = self.machine_state
@@ -412,6 +440,7 @@ class RewardMachineEnv(gym.Wrapper, gym.utils.RecordConstructorArgs):
         if self._last_obs is None:
             raise gym.error.ResetNeeded("call reset() before step() on a RewardMachineEnv")
         obs, env_reward, terminated, truncated, info = self.env.step(action)
+        obs = _copy_obs(obs)  # kept as next step's s and in the last step's experiences
         batch = Transitions.from_arrays(
             batch_obs(self._last_obs),
             batch_obs(action),

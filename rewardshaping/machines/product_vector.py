@@ -27,11 +27,12 @@ from rewardshaping.machines.product import (
     ProductCore,
     RewardFunctions,
     RewardMode,
+    _copy_obs,
     _default_labelling,
     _propositions,
     _start_state,
 )
-from rewardshaping.transitions import Transitions, set_obs_rows
+from rewardshaping.transitions import Transitions, index_obs, set_obs_rows
 from rewardshaping.wrappers.vector import autoreset_mode_of
 
 __all__ = ["RewardMachineVectorEnv"]
@@ -140,7 +141,7 @@ class RewardMachineVectorEnv(VectorWrapper, gym.utils.RecordConstructorArgs):
         self.machine_state[mask] = start[mask]
         self._dummy[mask] = False
         self._machine_ended[mask] = False
-        self._last_obs = _copy(obs)
+        self._last_obs = _copy_obs(obs)
         return self.core.observation(obs, self.machine_state), info
 
     def _start_states(self, states: Any) -> np.ndarray:
@@ -173,6 +174,8 @@ class RewardMachineVectorEnv(VectorWrapper, gym.utils.RecordConstructorArgs):
                 obs, _ = self.env.reset(options={"reset_mask": self._machine_ended.copy()})
                 terminated = np.where(self._machine_ended, False, terminated)
                 truncated = np.where(self._machine_ended, False, truncated)
+                # As on Gymnasium's own reset steps: the discarded step pays and reports nothing.
+                env_reward = np.where(self._machine_ended, 0.0, env_reward)
                 env_done = terminated | truncated
             next_obs = obs
         else:
@@ -215,7 +218,7 @@ class RewardMachineVectorEnv(VectorWrapper, gym.utils.RecordConstructorArgs):
             self._machine_ended = machine_done & ~env_done
             self._dummy = done.copy()
             self.machine_state = nxt
-            self._last_obs = _copy(obs)
+            self._last_obs = _copy_obs(obs)
             return product_obs, reward, terminated, truncated, info
         # SAME_STEP: finished sub-envs must already show their next episode's first obs.
         final_obs = product_obs
@@ -229,7 +232,7 @@ class RewardMachineVectorEnv(VectorWrapper, gym.utils.RecordConstructorArgs):
             for i in np.flatnonzero(done):
                 finals[i] = _row(final_obs, i)
             info["final_obs"], info["_final_obs"] = finals, done.copy()
-        self._last_obs = _copy(obs)
+        self._last_obs = _copy_obs(obs)
         return self.core.observation(obs, self.machine_state), reward, terminated, truncated, info
 
 
@@ -288,12 +291,5 @@ def _next_infos(batch: Transitions) -> dict[str, Any]:
 
 
 def _row(obs: Any, i: int) -> Any:
-    if isinstance(obs, dict):
-        return {k: _row(v, i) for k, v in obs.items()}
-    return np.array(obs[i], copy=True)
-
-
-def _copy(obs: Any) -> Any:
-    if isinstance(obs, dict):
-        return {k: _copy(v) for k, v in obs.items()}
-    return np.array(obs, copy=True)
+    """A copy of row ``i`` of a batched observation (dicts and tuples at any depth)."""
+    return _copy_obs(index_obs(obs, i))
