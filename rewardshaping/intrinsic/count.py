@@ -88,6 +88,14 @@ class _CountTerm(RewardTerm):
         self.beta = float(beta)
         if not np.isfinite(self.beta) or self.beta < 0:
             raise ValueError(f"beta must be a finite number >= 0, got {beta!r}")
+        if isinstance(counter, EpisodicCounter):
+            # It has the same methods, but counts per env and resets with episodes: a lifelong
+            # bonus on it would silently pay episodic counts.
+            raise TypeError(
+                "counter must be a lifelong ExactCounter or CountMinSketch, got an "
+                "EpisodicCounter; episodic counts are the episodic terms' own (e.g. "
+                "EpisodicCountBonus)"
+            )
         if counter is not None and not all(
             hasattr(counter, m) for m in ("update", "lookup", "state_dict", "load_state_dict")
         ):

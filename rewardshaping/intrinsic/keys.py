@@ -25,8 +25,8 @@ from typing import Any, Literal
 
 import numpy as np
 
-from rewardshaping.counting import SimHash
-from rewardshaping.transitions import MissingInfoError, Transitions
+from rewardshaping.counting import SimHash, key_bytes
+from rewardshaping.transitions import MissingInfoError, Transitions, _is_leaf_tuple
 
 __all__ = [
     "StateKey",
@@ -155,10 +155,34 @@ class ObsKey(StateKey):
         self.field = field
 
     def values(self, batch: Transitions, which: Which) -> Any:
-        return _field(getattr(batch, which), self.field, "ObsKey")
+        obs = _field(getattr(batch, which), self.field, "ObsKey")
+        if isinstance(obs, tuple) and not _is_leaf_tuple(obs):
+            return _join_components(obs, batch, f"{self!r} of {which}")
+        return obs
 
     def __repr__(self) -> str:
         return f"ObsKey({self.field!r})" if self.field else "ObsKey()"
+
+
+def _join_components(obs: Any, batch: Transitions, what: str) -> np.ndarray:
+    # A Tuple space is batched as a tuple of per-component batches, (N, ...) each: row i of the
+    # key must be env i's whole observation, so each component is checked on its own (dtype,
+    # NaN, N rows) and their bytes are joined side by side (exact for any mix of dtypes).
+    leaves: list[tuple[str, Any]] = []
+
+    def walk(x: Any, path: str) -> None:
+        if isinstance(x, dict):
+            for k, v in x.items():
+                walk(v, f"{path}[{k!r}]")
+        elif isinstance(x, tuple) and not _is_leaf_tuple(x):
+            for j, v in enumerate(x):
+                walk(v, f"{path}[{j}]")
+        else:
+            leaves.append((path, x))
+
+    walk(obs, "")
+    parts = [key_bytes(_checked(v, batch, f"{what}, component {p}")) for p, v in leaves]
+    return np.concatenate(parts, axis=1)
 
 
 class FunctionKey(StateKey):
@@ -303,13 +327,30 @@ class UniformBins(StateKey):
     def values(self, batch: Transitions, which: Which) -> Any:
         x = self.source(batch, which).astype(np.float64)  # NaN already refused here
         n = x.shape[0]
+        low, high, bins = (
+            self._per_entry(a, x.shape[1:]) for a in (self.low, self.high, self.bins)
+        )
         x = x.reshape(n, -1)
         with np.errstate(over="ignore"):  # overflow gives +-inf: the edge bin, as it should
-            scaled = (x - self.low) / (self.high - self.low) * self.bins
+            scaled = (x - low) / (high - low) * bins
         # Clip before the integer cast: a value far out of range (1e19, or an overflow to inf)
         # would wrap to INT64_MIN in the cast and land in the first bin instead of the last.
-        scaled = np.clip(scaled, 0.0, self.bins - 1)
+        scaled = np.clip(scaled, 0.0, bins - 1)
         return np.floor(scaled).astype(np.int32)
+
+    @staticmethod
+    def _per_entry(a: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+        # Bounds may match one key row's shape (a Box space's own low/high, e.g. (2, 3)) or its
+        # flattened length; either way one value per flattened entry.
+        for target in (shape, (int(np.prod(shape)),)):
+            try:
+                return np.broadcast_to(a, target).reshape(-1)
+            except ValueError:
+                continue
+        raise ValueError(
+            f"UniformBins bounds/bins of shape {a.shape} match neither the key's shape {shape} "
+            "nor its flattened length"
+        )
 
     @property
     def reported(self) -> np.ndarray | None:
