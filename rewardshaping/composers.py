@@ -65,7 +65,9 @@ class MultiplicativePenalty(Composer):
 
     ``r = (env_reward + sum of additive terms) * prod_j clip(1 - p_j, 0, 1)``, where ``p_j`` are
     the weighted values of the terms named in ``penalties`` (the fraction of reward lost, e.g.
-    0.5 for "half the reward for running a red light").
+    0.5 for "half the reward for running a red light"). A negative base reward loses the same
+    fraction of its size, ``r = base - |base| (1 - prod)``: scaling it towards 0 would make an
+    infraction pay more than none.
 
     Example:
         >>> import numpy as np
@@ -88,7 +90,7 @@ class MultiplicativePenalty(Composer):
                 factor *= np.clip(1.0 - v, 0.0, 1.0)
             else:
                 out += v
-        return out * factor
+        return out - np.abs(out) * (1.0 - factor)  # out * factor where out >= 0
 
 
 class Gate(Composer):

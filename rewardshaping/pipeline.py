@@ -16,7 +16,7 @@ from typing import Any, Literal
 import numpy as np
 
 from rewardshaping.composers import Composer, WeightedSum
-from rewardshaping.schedules import Schedule, as_schedule
+from rewardshaping.schedules import Constant, Schedule, as_schedule
 from rewardshaping.terms import FunctionTerm, RewardTerm
 from rewardshaping.transitions import Transitions
 
@@ -97,6 +97,15 @@ class RewardPipeline:
         self.terms = _as_terms(terms)
         self.names = [t.name for t in self.terms]
         self.weights = _as_weights(weight, self.names)
+        for term, w in zip(self.terms, self.weights, strict=True):
+            if term.potential_based and not isinstance(w, Constant):
+                # w_t (gamma Phi(s') - Phi(s)) with w changing over time no longer telescopes:
+                # the shaped return depends on the path, and the optimal policy can change.
+                raise ValueError(
+                    f"term {term.name!r} is potential-based shaping and cannot take the schedule "
+                    f"{w!r}: a weight that changes over time breaks its policy invariance. Give "
+                    "it a constant weight, or scale its potential instead"
+                )
         self.composer = composer if composer is not None else WeightedSum()
         if not isinstance(self.composer, Composer):
             raise TypeError(

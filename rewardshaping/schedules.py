@@ -49,8 +49,9 @@ class LinearDecay(Schedule):
     def __init__(self, start: float, end: float, steps: int) -> None:
         self.start = _finite(start, "LinearDecay start")
         self.end = _finite(end, "LinearDecay end")
-        if steps <= 0:
-            raise ValueError(f"LinearDecay steps must be positive, got {steps}")
+        if isinstance(steps, bool) or int(steps) != steps or steps < 1:
+            # 0.5 would become 0 steps (a division by zero at the first step), 1.7 silently 1.
+            raise ValueError(f"LinearDecay steps must be a whole number >= 1, got {steps!r}")
         self.steps = int(steps)
 
     def __call__(self, step: int) -> float:

@@ -48,6 +48,9 @@ class RewardTerm:
 
     name: str = "term"
     intrinsic: bool = False
+    #: True for gamma Phi(s') - Phi(s) terms: their sum over an episode telescopes only under a
+    #: constant weight, so the pipeline refuses a schedule on them.
+    potential_based: bool = False
 
     def __init__(self, name: str | None = None, *, intrinsic: bool | None = None) -> None:
         if name is not None:

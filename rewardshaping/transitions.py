@@ -23,6 +23,7 @@ __all__ = [
     "MissingInfoError",
     "batch_obs",
     "index_obs",
+    "copy_obs",
     "set_obs_rows",
     "single_info_as_vector",
 ]
@@ -249,6 +250,30 @@ def batch_obs(obs: Any) -> Any:
     if isinstance(obs, str):
         return (obs,)
     return np.asarray(obs)[None]
+
+
+def copy_obs(obs: Any) -> Any:
+    """A copy of an observation or a batch of them (dicts and tuples at any depth).
+
+    Adapters keep the last observation as the next transition's s; envs may return one buffer
+    that they overwrite in place on the next step (Gymnasium allows it; SB3's DummyVecEnv and
+    vector envs built with ``copy=False`` do it), so what is kept must be a copy.
+
+    Example:
+        >>> import numpy as np
+        >>> buf = np.zeros(2)
+        >>> kept = copy_obs((buf, {"pos": buf}))
+        >>> buf += 1
+        >>> kept[0].tolist(), kept[1]["pos"].tolist()
+        ([0.0, 0.0], [0.0, 0.0])
+    """
+    if isinstance(obs, Mapping):
+        return {k: copy_obs(v) for k, v in obs.items()}
+    if isinstance(obs, tuple):
+        return tuple(copy_obs(v) for v in obs)
+    if isinstance(obs, str):
+        return obs
+    return np.array(obs, copy=True)
 
 
 def index_obs(obs: Any, i: int) -> Any:

@@ -35,6 +35,7 @@ from rewardshaping.transitions import (
     Transitions,
     _is_leaf_tuple,
     batch_obs,
+    copy_obs,
     single_info_as_vector,
 )
 
@@ -253,17 +254,6 @@ def _take_rows(obs: Any, idx: np.ndarray) -> Any:
     return np.asarray(obs)[idx]
 
 
-def _copy_obs(obs: Any) -> Any:
-    """A copy of an observation (any nesting): envs may return one buffer that they mutate."""
-    if isinstance(obs, Mapping):
-        return {k: _copy_obs(v) for k, v in obs.items()}
-    if isinstance(obs, tuple):
-        return tuple(_copy_obs(v) for v in obs)
-    if isinstance(obs, str):
-        return obs
-    return np.array(obs, copy=True)
-
-
 def _batch_len(obs: Any) -> int:
     """The number of rows of a batched observation: the length of its first leaf."""
     while isinstance(obs, Mapping) or (isinstance(obs, tuple) and not _is_leaf_tuple(obs)):
@@ -430,7 +420,7 @@ class RewardMachineEnv(gym.Wrapper, gym.utils.RecordConstructorArgs):
             options = options or None
         obs, info = self.env.reset(seed=seed, options=options)
         self.machine_state = start
-        self._last_obs = _copy_obs(obs)  # the env may mutate and return this buffer next step
+        self._last_obs = copy_obs(obs)  # the env may mutate and return this buffer next step
         self._last_step = None  # the previous episode's experiences are no longer "the last"
         info = dict(info)
         info["machine_state"] = self.machine_state
@@ -440,7 +430,7 @@ class RewardMachineEnv(gym.Wrapper, gym.utils.RecordConstructorArgs):
         if self._last_obs is None:
             raise gym.error.ResetNeeded("call reset() before step() on a RewardMachineEnv")
         obs, env_reward, terminated, truncated, info = self.env.step(action)
-        obs = _copy_obs(obs)  # kept as next step's s and in the last step's experiences
+        obs = copy_obs(obs)  # kept as next step's s and in the last step's experiences
         batch = Transitions.from_arrays(
             batch_obs(self._last_obs),
             batch_obs(action),

@@ -27,12 +27,11 @@ from rewardshaping.machines.product import (
     ProductCore,
     RewardFunctions,
     RewardMode,
-    _copy_obs,
     _default_labelling,
     _propositions,
     _start_state,
 )
-from rewardshaping.transitions import Transitions, index_obs, set_obs_rows
+from rewardshaping.transitions import Transitions, copy_obs, index_obs, set_obs_rows
 from rewardshaping.wrappers.vector import autoreset_mode_of
 
 __all__ = ["RewardMachineVectorEnv"]
@@ -141,7 +140,7 @@ class RewardMachineVectorEnv(VectorWrapper, gym.utils.RecordConstructorArgs):
         self.machine_state[mask] = start[mask]
         self._dummy[mask] = False
         self._machine_ended[mask] = False
-        self._last_obs = _copy_obs(obs)
+        self._last_obs = copy_obs(obs)
         return self.core.observation(obs, self.machine_state), info
 
     def _start_states(self, states: Any) -> np.ndarray:
@@ -218,7 +217,7 @@ class RewardMachineVectorEnv(VectorWrapper, gym.utils.RecordConstructorArgs):
             self._machine_ended = machine_done & ~env_done
             self._dummy = done.copy()
             self.machine_state = nxt
-            self._last_obs = _copy_obs(obs)
+            self._last_obs = copy_obs(obs)
             return product_obs, reward, terminated, truncated, info
         # SAME_STEP: finished sub-envs must already show their next episode's first obs.
         final_obs = product_obs
@@ -232,7 +231,7 @@ class RewardMachineVectorEnv(VectorWrapper, gym.utils.RecordConstructorArgs):
             for i in np.flatnonzero(done):
                 finals[i] = _row(final_obs, i)
             info["final_obs"], info["_final_obs"] = finals, done.copy()
-        self._last_obs = _copy_obs(obs)
+        self._last_obs = copy_obs(obs)
         return self.core.observation(obs, self.machine_state), reward, terminated, truncated, info
 
 
@@ -292,4 +291,4 @@ def _next_infos(batch: Transitions) -> dict[str, Any]:
 
 def _row(obs: Any, i: int) -> Any:
     """A copy of row ``i`` of a batched observation (dicts and tuples at any depth)."""
-    return _copy_obs(index_obs(obs, i))
+    return copy_obs(index_obs(obs, i))

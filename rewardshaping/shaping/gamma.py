@@ -7,18 +7,39 @@ PBRS keeps optimal policies only when the shaping gamma equals the agent's disco
 from __future__ import annotations
 
 import math
+import numbers
 import warnings
 from typing import Any
 
 __all__ = ["check_shaping_gamma"]
 
+#: Discounts closer than this are equal (float32 rounding of 0.99 is ~1e-8; real mismatches such
+#: as 0.99 vs 0.999 are 1e-3 apart).
+GAMMA_ATOL = 1e-6
+
+
+def _number(x: Any) -> float | None:
+    # Python and NumPy reals (np.float32(0.99)) and 0-d arrays or tensors; None otherwise.
+    if isinstance(x, bool):
+        return None
+    if isinstance(x, numbers.Real):
+        return float(x)
+    if getattr(x, "ndim", None) == 0 or getattr(x, "shape", None) == ():
+        try:
+            return float(x)
+        except (TypeError, ValueError):
+            return None
+    return None
+
 
 def _agent_gamma(agent: Any) -> float:
-    if isinstance(agent, (int, float)):
-        return float(agent)
+    value = _number(agent)
+    if value is not None:
+        return value
     for holder in (agent, getattr(agent, "config", None), getattr(agent, "cfg", None)):
-        if holder is not None and isinstance(getattr(holder, "gamma", None), (int, float)):
-            return float(holder.gamma)
+        value = None if holder is None else _number(getattr(holder, "gamma", None))
+        if value is not None:
+            return value
     raise TypeError(
         f"cannot read a discount from {type(agent).__name__}; pass the agent (an SB3 model or the "
         "toolkit's PPO) or its gamma as a number"
@@ -58,7 +79,8 @@ def check_shaping_gamma(env: Any, agent: Any, *, warn: bool = False) -> None:
     """
     gamma = _agent_gamma(agent)
     for term in _shaping_terms(env):
-        if not math.isclose(term.gamma, gamma, rel_tol=0, abs_tol=1e-9):
+        # 1e-6: a gamma stored in float32 (0.99 -> 0.9900000095) is the same discount.
+        if not math.isclose(term.gamma, gamma, rel_tol=0, abs_tol=GAMMA_ATOL):
             msg = (
                 f"term {term.name!r} shapes with gamma={term.gamma} but the agent discounts with "
                 f"gamma={gamma}; potential-based shaping keeps optimal policies only when they "

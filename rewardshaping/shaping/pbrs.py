@@ -47,6 +47,7 @@ class PotentialShaping(RewardTerm):
     """
 
     name = "shaping"
+    potential_based = True
 
     def __init__(self, potential: Potential | callable, gamma: float, name: str | None = None):
         super().__init__(name)
@@ -79,7 +80,9 @@ class PotentialShaping(RewardTerm):
                 f"potential {self.potential.name!r} returned shape {arr.shape} for {where}; "
                 f"expected ({n},), one value per env"
             )
-        return arr.astype(np.float64, copy=False)
+        # A copy: a potential like ``lambda o: o[:, 0]`` returns a view of the observation, and
+        # this value is cached as next step's Phi(s) while the env may overwrite that buffer.
+        return np.array(arr, dtype=np.float64)
 
     def __call__(self, batch: Transitions) -> np.ndarray:
         n = batch.num_envs

@@ -189,8 +189,17 @@ def policy_return(
         2.0
     """
     V = policy_evaluation(transition, reward, gamma, policy)
-    mu = np.full(V.shape[-1], 1.0 / V.shape[-1]) if initial is None else np.asarray(initial)
-    return V @ mu
+    S = V.shape[-1]
+    if initial is None:
+        return V @ np.full(S, 1.0 / S)
+    mu = np.asarray(initial, dtype=np.float64)
+    if mu.shape != (S,):
+        raise ValueError(f"initial must have shape ({S},), got {mu.shape}")
+    if not np.all(np.isfinite(mu)) or np.any(mu < 0) or abs(mu.sum() - 1.0) > 1e-6:
+        raise ValueError(
+            f"initial must be a probability distribution (>= 0, sum 1), sums to {mu.sum()}"
+        )
+    return V @ (mu / mu.sum())
 
 
 def value_iteration(

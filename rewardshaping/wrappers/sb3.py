@@ -17,7 +17,7 @@ import numpy as np
 
 from rewardshaping.composers import Composer
 from rewardshaping.pipeline import OnInvalid, RewardPipeline, TermsLike, WeightsLike
-from rewardshaping.transitions import set_obs_rows
+from rewardshaping.transitions import copy_obs, set_obs_rows
 
 try:
     from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper, VecNormalize
@@ -183,6 +183,4 @@ class _SB3Infos(dict):
 
 def _copy(obs: Any) -> Any:
     # SB3's DummyVecEnv returns views of its own buffers: keep a copy as the next step's obs.
-    if isinstance(obs, dict):
-        return {k: np.array(v, copy=True) for k, v in obs.items()}
-    return np.array(obs, copy=True)
+    return copy_obs(obs)

@@ -14,7 +14,7 @@ import numpy as np
 
 from rewardshaping.composers import Composer
 from rewardshaping.pipeline import OnInvalid, RewardPipeline, TermsLike, WeightsLike
-from rewardshaping.transitions import batch_obs, single_info_as_vector
+from rewardshaping.transitions import batch_obs, copy_obs, single_info_as_vector
 
 __all__ = ["ShapedEnv"]
 
@@ -69,14 +69,14 @@ class ShapedEnv(gym.Wrapper, gym.utils.RecordConstructorArgs):
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         obs, info = self.env.reset(seed=seed, options=options)
         self.pipeline.reset(None)
-        self._last_obs = batch_obs(obs)
+        self._last_obs = batch_obs(copy_obs(obs))  # the env may overwrite this buffer in place
         return obs, info
 
     def step(self, action):
         if self._last_obs is None:
             raise gym.error.ResetNeeded("call reset() before step() on a ShapedEnv")
         obs, env_reward, terminated, truncated, info = self.env.step(action)
-        next_obs = batch_obs(obs)
+        next_obs = batch_obs(copy_obs(obs))  # kept as the next step's s
         out = self.pipeline.step(
             self._last_obs,
             batch_obs(action),

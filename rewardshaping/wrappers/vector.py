@@ -25,7 +25,7 @@ from gymnasium.vector import AutoresetMode, VectorEnv, VectorWrapper
 
 from rewardshaping.composers import Composer
 from rewardshaping.pipeline import OnInvalid, RewardPipeline, TermsLike, WeightsLike
-from rewardshaping.transitions import set_obs_rows
+from rewardshaping.transitions import copy_obs, set_obs_rows
 
 __all__ = ["ShapedVectorEnv", "autoreset_mode_of"]
 
@@ -182,6 +182,4 @@ class ShapedVectorEnv(VectorWrapper, gym.utils.RecordConstructorArgs):
     def _keep(self, obs: Any) -> Any:
         if not self._copy_obs:
             return obs
-        if isinstance(obs, dict):
-            return {k: np.array(v, copy=True) for k, v in obs.items()}
-        return np.array(obs, copy=True)
+        return copy_obs(obs)
