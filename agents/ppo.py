@@ -434,9 +434,18 @@ class PPO(PPOCheckpoints):
                     intr, self._int_return, self.int_rms, c.int_gamma, None, valid
                 )
             never = torch.zeros_like(terminated_d)  # non-episodic: no terminal, no cut
+            # The stream runs across episode ends into the next episode's first observation, as
+            # under SAME_STEP (where next_values[..., 1] is V_int of the reset observation).
+            # NEXT_STEP puts a dummy step in between: it is transparent (valid_d), and the real
+            # step before it bootstraps from the dummy's next observation, the reset one. (A
+            # dummy that falls into the next rollout leaves V_int of the final observation.)
+            nv_int = next_values[..., 1]
+            if not bool(valid_d.all()):
+                nv_int = nv_int.clone()
+                nv_int[:-1] = torch.where(valid_d[1:], nv_int[:-1], next_values[1:, ..., 1])
             adv_int = gae(
-                intr.to(dev), self.values[..., 1], next_values[..., 1], never, never,
-                c.int_gamma, c.gae_lambda,
+                intr.to(dev), self.values[..., 1], nv_int, never, never,
+                c.int_gamma, c.gae_lambda, valid_d,
             )  # fmt: skip
             returns.append(adv_int + self.values[..., 1])
             advantages = advantages + c.int_coef * adv_int
@@ -607,11 +616,16 @@ class PPO(PPOCheckpoints):
     def rollout(self) -> Rollout:
         """The current rollout as learned terms receive it (true next observations included)."""
         dev = self.device
+        # In the storage dtype of obs: float64 envs (MuJoCo) would otherwise promote next_obs to
+        # float64 while obs stays float32, and a network fed both would fail on one of them.
+        dt = self.obs.dtype
         next_obs = torch.cat(
-            [self.obs[1:], torch.as_tensor(self._next_obs, device=dev)[None]]
+            [self.obs[1:], torch.as_tensor(self._next_obs, device=dev, dtype=dt)[None]]
         ).clone()
         for t, (rows, final) in self._final_obs.items():  # SAME_STEP: the true final obs
-            next_obs[t, torch.as_tensor(rows, device=dev)] = torch.as_tensor(final, device=dev)
+            next_obs[t, torch.as_tensor(rows, device=dev)] = torch.as_tensor(
+                final, device=dev, dtype=dt
+            )
         return Rollout(
             obs=self.obs,
             actions=self._env_actions(self.actions),

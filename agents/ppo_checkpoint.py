@@ -80,6 +80,10 @@ class PPOCheckpoints:
         self.global_step = int(state["global_step"])
         self.policy.load_state_dict(state["policy"])
         self.optimizer.load_state_dict(state["optimizer"])
+        if not self.config.anneal_lr:
+            # The optimiser's state carries the saved learning rate; without annealing nothing
+            # resets it, so a learning_rate given to load() would be silently ignored.
+            self.optimizer.param_groups[0]["lr"] = self.config.learning_rate
         self._restore_generator(state)
         for name in ("obs_rms", "ext_rms", "int_rms"):
             # Older checkpoints may hold statistics of Discrete observations, which are no

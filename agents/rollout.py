@@ -32,6 +32,7 @@ def gae(
     ends: torch.Tensor,
     gamma: float,
     lam: float,
+    valid: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Advantages A_t (T, N) by GAE(gamma, lambda).
 
@@ -40,6 +41,12 @@ def gae(
     value of the *true* next observation of step t (for a truncated step, its final
     observation, not the reset observation of the next episode). For non-episodic returns
     (RND's intrinsic stream) pass all-False ``terminated`` and ``ends``.
+
+    ``valid`` (T, N) bool, optional: False at NEXT_STEP's dummy reset steps, which are then
+    transparent (``A_t = A_{t+1}``, no delta, no extra ``gamma * lam``). A stream that runs
+    across episode ends (the intrinsic one) then matches SAME_STEP autoreset, which has no dummy
+    steps, when the step before each dummy bootstraps from the dummy's next value (PPO does
+    this). Episodic streams cut at ``ends`` before the dummy anyway.
 
     Example:
         >>> r = torch.tensor([[1.0], [1.0], [1.0]])
@@ -53,10 +60,12 @@ def gae(
         # Contiguous: the kernel writes through out's NumPy view, and .contiguous() of a
         # non-contiguous out (empty_like keeps a transposed input's strides) would be a copy.
         out = torch.empty(rewards.shape, dtype=rewards.dtype)
-        arrays = (rewards, values, next_values, terminated, ends, out)
+        if valid is None:
+            valid = torch.ones(rewards.shape, dtype=torch.bool)
+        arrays = (rewards, values, next_values, terminated, ends, valid, out)
         _gae_kernel(*(x.detach().contiguous().numpy() for x in arrays), float(gamma), float(lam))
         return out
-    return gae_torch(rewards, values, next_values, terminated, ends, gamma, lam)
+    return gae_torch(rewards, values, next_values, terminated, ends, gamma, lam, valid)
 
 
 def gae_torch(
@@ -67,6 +76,7 @@ def gae_torch(
     ends: torch.Tensor,
     gamma: float,
     lam: float,
+    valid: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """:func:`gae` as a loop of tensor operations on the tensors' own device (GPU rollouts)."""
     t_max = rewards.shape[0]
@@ -76,19 +86,21 @@ def gae_torch(
     last = torch.zeros_like(rewards[0])
     for t in reversed(range(t_max)):
         delta = rewards[t] + gamma * next_values[t] * not_term[t] - values[t]
-        last = delta + carry[t] * last
+        step = delta + carry[t] * last
+        last = step if valid is None else torch.where(valid[t], step, last)
         advantages[t] = last
     return advantages
 
 
 @numba.njit(cache=True)
-def _gae_kernel(rewards, values, next_values, terminated, ends, out, gamma, lam):
+def _gae_kernel(rewards, values, next_values, terminated, ends, valid, out, gamma, lam):
     last = np.zeros(rewards.shape[1:], dtype=rewards.dtype)
     for t in range(rewards.shape[0] - 1, -1, -1):
         for i in range(rewards.shape[1]):
-            not_term = 0.0 if terminated[t, i] else 1.0
-            delta = rewards[t, i] + gamma * next_values[t, i] * not_term - values[t, i]
-            last[i] = delta + (0.0 if ends[t, i] else gamma * lam) * last[i]
+            if valid[t, i]:  # a dummy reset step passes A_{t+1} through unchanged
+                not_term = 0.0 if terminated[t, i] else 1.0
+                delta = rewards[t, i] + gamma * next_values[t, i] * not_term - values[t, i]
+                last[i] = delta + (0.0 if ends[t, i] else gamma * lam) * last[i]
             out[t, i] = last[i]
 
 

@@ -370,3 +370,11 @@ class _LazyVectorInfo(dict):
 
     def keys(self):
         return self._info.keys()
+
+    # The dict base class holds nothing (values are built on demand), so its items() and
+    # values() would be empty: a term iterating the infos would silently see none.
+    def items(self):
+        return [(k, self[k]) for k in self]
+
+    def values(self):
+        return [self[k] for k in self]

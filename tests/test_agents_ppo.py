@@ -166,20 +166,26 @@ def test_intrinsic_terms_get_their_own_non_episodic_value_head(countdown_vec, mo
     np.testing.assert_allclose(agent.ext_rewards, expected_ext, rtol=1e-6)
     np.testing.assert_allclose(agent.int_rewards, np.where(valid, 0.5, 0.0))
     # The intrinsic trace runs through episode ends (non-episodic): lambda = 1 makes it the
-    # discounted sum to the rollout's end plus the bootstrap.
+    # discounted sum over the real steps to the rollout's end plus the bootstrap. NEXT_STEP's
+    # dummy steps are not steps of it (the same returns as SAME_STEP), so only real steps are
+    # compared (a dummy's own advantage is never used).
     v_int = agent.values[..., 1].numpy()
     last = values_of(agent, agent._next_obs, head=1)
     t_max = cfg.num_steps
     returns_int = np.zeros_like(v_int)
     acc = last
     for t in reversed(range(t_max)):
-        acc = agent.int_rewards[t] + 0.8 * acc
+        acc = np.where(valid[t], agent.int_rewards[t] + 0.8 * acc, acc)
         returns_int[t] = acc
     adv_int = returns_int - v_int
-    np.testing.assert_allclose(agent.returns[..., 1].numpy(), returns_int, rtol=1e-4, atol=1e-4)
+    got = agent.returns[..., 1].numpy()
+    np.testing.assert_allclose(got[valid], returns_int[valid], rtol=1e-4, atol=1e-4)
     adv_ext = agent.returns[..., 0].numpy() - agent.values[..., 0].numpy()
     np.testing.assert_allclose(
-        agent.advantages.numpy(), 2.0 * adv_ext + 0.5 * adv_int, rtol=1e-4, atol=1e-4
+        agent.advantages.numpy()[valid],
+        (2.0 * adv_ext + 0.5 * adv_int)[valid],
+        rtol=1e-4,
+        atol=1e-4,
     )
     agent.update()
 

@@ -180,6 +180,17 @@ class _SB3Infos(dict):
     def keys(self):
         return list(iter(self))
 
+    # The dict base class holds nothing (values are built per key on demand): without these,
+    # items(), values(), len() and truth would read an empty dict.
+    def items(self):
+        return [(k, self[k]) for k in self]
+
+    def values(self):
+        return [self[k] for k in self]
+
+    def __len__(self) -> int:
+        return len(self.keys())
+
 
 def _copy(obs: Any) -> Any:
     # SB3's DummyVecEnv returns views of its own buffers: keep a copy as the next step's obs.
