@@ -12,6 +12,14 @@ scores form a (runs x tasks) matrix of normalised scores; point estimates are
 and intervals come from the stratified bootstrap: runs are resampled with replacement within
 each task, independently per task (and per method), percentile intervals.
 tests/test_bench_aggregate.py checks the point estimates against the rliable package.
+
+Tasks with different numbers of runs (a sweep where some runs have not finished) are given as
+:class:`RaggedScores`, one array per task, and every function here accepts them in place of the
+matrix: cutting every task to the smallest run count would throw finished runs away. The
+definitions carry over unchanged: IQM and optimality gap over all run-task scores pooled (a task
+with more runs weighs more, as a run does in rliable), mean and median of the per-task means,
+P(X > Y) per task over that task's own runs, and the bootstrap resamples each task's own runs.
+With equal counts the results are those of the matrix, bit for bit.
 """
 
 from __future__ import annotations
@@ -21,6 +29,7 @@ from collections.abc import Callable
 import numpy as np
 
 __all__ = [
+    "RaggedScores",
     "iqm",
     "mean",
     "median",
@@ -46,6 +55,88 @@ def _matrix(scores: np.ndarray) -> np.ndarray:
     return scores
 
 
+class RaggedScores:
+    """Scores of tasks with different numbers of runs: one 1-D array per task.
+
+    Accepted by every function of this module in place of a (runs x tasks) matrix. Stored as a
+    (runs x tasks) matrix padded with NaN below each task's own runs, so that with equal counts
+    every statistic is computed by the very operations (and gives the very bits) of the matrix.
+
+    Example:
+        >>> s = RaggedScores([[0.1, 0.2, 0.3, 0.9], [0.5, 0.6]])
+        >>> s.counts.tolist()
+        [4, 2]
+        >>> round(mean(s), 4), round(optimality_gap(s), 4)
+        (0.4625, 0.5667)
+    """
+
+    def __init__(self, per_task) -> None:
+        if isinstance(per_task, np.ndarray):
+            # Iterating a matrix gives its rows (runs), not its tasks: refuse the mix-up.
+            raise ValueError(
+                "RaggedScores takes a list with one array of runs per task; pass a (runs, tasks) "
+                "matrix to the aggregate functions directly"
+            )
+        cols = [np.asarray(c, dtype=np.float64) for c in per_task]
+        if not cols:
+            raise ValueError("RaggedScores needs at least one task")
+        for t, c in enumerate(cols):
+            if c.ndim != 1 or c.size == 0:
+                raise ValueError(f"task {t}: expected a non-empty 1-D array of runs, got {c.shape}")
+            if not np.isfinite(c).all():
+                raise ValueError(f"task {t}: scores contain NaN or inf")
+        counts = np.array([len(c) for c in cols])
+        padded = np.full((len(cols), counts.max()), np.nan)
+        for t, c in enumerate(cols):
+            padded[t, : len(c)] = c
+        # Transposed, not copied: the (runs, tasks) layout of np.array(cols).T, so that equal
+        # counts reduce in the same order as that matrix.
+        self._set(padded.T, counts)
+
+    @classmethod
+    def _padded(cls, values: np.ndarray, counts: np.ndarray) -> RaggedScores:
+        """From an already checked padded matrix (no copy): matrices and bootstrap resamples."""
+        out = cls.__new__(cls)
+        out._set(values, counts)
+        return out
+
+    def _set(self, values: np.ndarray, counts: np.ndarray) -> None:
+        self.values = values
+        self.counts = counts
+        self.full = bool((counts == values.shape[0]).all())
+        self.mask = np.arange(values.shape[0])[:, None] < counts[None, :]
+
+    @property
+    def tasks(self) -> int:
+        return self.values.shape[1]
+
+    def task(self, t: int) -> np.ndarray:
+        """The runs of task ``t``."""
+        return self.values[: self.counts[t], t]
+
+    def __repr__(self) -> str:
+        return f"RaggedScores(runs per task {self.counts.tolist()})"
+
+
+def _scores(scores) -> RaggedScores:
+    """Any accepted scores as a RaggedScores; a matrix keeps its array (same bits, same order)."""
+    if isinstance(scores, RaggedScores):
+        return scores
+    m = _matrix(scores)
+    return RaggedScores._padded(m, np.full(m.shape[1], m.shape[0]))
+
+
+def _pooled(s: RaggedScores) -> np.ndarray:
+    """All run-task scores; the matrix itself when no task lacks a run."""
+    return s.values if s.full else s.values[s.mask]
+
+
+def _task_means(s: RaggedScores) -> np.ndarray:
+    if s.full:
+        return np.mean(s.values, axis=0)
+    return np.where(s.mask, s.values, 0.0).sum(axis=0) / s.counts
+
+
 def _trim_mean(values: np.ndarray, cut: float) -> float:
     """Mean after dropping ``int(cut * n)`` values from each end of the sorted values (the rule
     of ``scipy.stats.trim_mean``, which rliable's IQM uses; numpy only, so the core install
@@ -55,29 +146,30 @@ def _trim_mean(values: np.ndarray, cut: float) -> float:
     return float(np.sort(values)[low : n - low].mean())
 
 
-def iqm(scores: np.ndarray) -> float:
+def iqm(scores: np.ndarray | RaggedScores) -> float:
     """Interquartile mean of all scores.
 
     Example:
         >>> iqm([[0.0], [1.0], [2.0], [100.0]])
         1.5
     """
-    return _trim_mean(_matrix(scores).ravel(), 0.25)
+    return _trim_mean(_pooled(_scores(scores)).ravel(), 0.25)
 
 
-def mean(scores: np.ndarray) -> float:
+def mean(scores: np.ndarray | RaggedScores) -> float:
     """Mean over tasks of the per-task mean score."""
-    return float(np.mean(np.mean(_matrix(scores), axis=0)))
+    return float(np.mean(_task_means(_scores(scores))))
 
 
-def median(scores: np.ndarray) -> float:
+def median(scores: np.ndarray | RaggedScores) -> float:
     """Median over tasks of the per-task mean score."""
-    return float(np.median(np.mean(_matrix(scores), axis=0)))
+    return float(np.median(_task_means(_scores(scores))))
 
 
-def optimality_gap(scores: np.ndarray, gamma: float = 1.0) -> float:
-    """How far below ``gamma`` the scores are, with scores above ``gamma`` counting as ``gamma``."""
-    return float(gamma - np.mean(np.minimum(_matrix(scores), gamma)))
+def optimality_gap(scores: np.ndarray | RaggedScores, gamma: float = 1.0) -> float:
+    """How far below ``gamma`` the scores are, with scores above ``gamma`` counting as ``gamma``
+    (the mean over all run-task scores, as rliable's)."""
+    return float(gamma - np.mean(np.minimum(_pooled(_scores(scores)), gamma)))
 
 
 METRICS: dict[str, Callable[[np.ndarray], float]] = {
@@ -94,27 +186,46 @@ def _poi_task(x: np.ndarray, y: np.ndarray) -> float:
     return float(greater + 0.5 * ties)
 
 
-def probability_of_improvement(x: np.ndarray, y: np.ndarray) -> float:
+def probability_of_improvement(x: np.ndarray | RaggedScores, y: np.ndarray | RaggedScores) -> float:
     """P(X > Y): a random run of X beats a random run of Y on a random task.
 
     Example:
         >>> probability_of_improvement([[1.0], [2.0]], [[0.0], [2.0]])
         0.625
     """
-    x, y = _matrix(x), _matrix(y)
-    if x.shape[1] != y.shape[1]:
-        raise ValueError(f"x and y need the same tasks, got {x.shape[1]} and {y.shape[1]}")
-    return float(np.mean([_poi_task(x[:, t], y[:, t]) for t in range(x.shape[1])]))
+    x, y = _scores(x), _scores(y)
+    if x.tasks != y.tasks:
+        raise ValueError(f"x and y need the same tasks, got {x.tasks} and {y.tasks}")
+    return float(np.mean([_poi_task(x.task(t), y.task(t)) for t in range(x.tasks)]))
 
 
-def _resample(scores: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def _resample(scores, rng: np.random.Generator):
+    """One stratified bootstrap sample: each task's runs drawn with replacement from its own."""
+    if isinstance(scores, RaggedScores):
+        return _resample_ragged(scores, rng)
     runs, tasks = scores.shape
     idx = rng.integers(0, runs, size=(runs, tasks))
     return np.take_along_axis(scores, idx, axis=0)
 
 
+def _resample_ragged(s: RaggedScores, rng: np.random.Generator) -> RaggedScores:
+    runs, tasks = s.values.shape
+    # The matrix's draw when no run is missing, so equal counts resample as the matrix does.
+    high = runs if s.full else s.counts
+    idx = rng.integers(0, high, size=(runs, tasks))
+    values = np.take_along_axis(s.values, idx, axis=0)
+    if not s.full:
+        values[~s.mask] = np.nan  # keep each task at its own number of runs
+    return RaggedScores._padded(values, s.counts)
+
+
+def _checked(scores):
+    """Matrices validated as such; RaggedScores were validated when made."""
+    return scores if isinstance(scores, RaggedScores) else _matrix(scores)
+
+
 def stratified_bootstrap_ci(
-    scores: np.ndarray,
+    scores: np.ndarray | RaggedScores,
     metric: Callable[[np.ndarray], float],
     reps: int = 2000,
     size: float = 0.95,
@@ -122,12 +233,15 @@ def stratified_bootstrap_ci(
 ) -> tuple[float, float]:
     """Percentile confidence interval of ``metric(scores)`` by stratified bootstrap.
 
+    ``metric`` is given resamples of the type of ``scores``: matrices, or :class:`RaggedScores`
+    (which every metric of this module accepts).
+
     Example:
         >>> lo, hi = stratified_bootstrap_ci([[0.1], [0.2], [0.3], [0.4]], mean, reps=500)
         >>> 0.1 <= lo <= 0.25 <= hi <= 0.4
         True
     """
-    scores = _matrix(scores)
+    scores = _checked(scores)
     rng = np.random.default_rng(seed)
     values = np.array([metric(_resample(scores, rng)) for _ in range(reps)])
     alpha = (1.0 - size) / 2.0
@@ -135,7 +249,10 @@ def stratified_bootstrap_ci(
 
 
 def interval_estimates(
-    score_dict: dict[str, np.ndarray], reps: int = 2000, size: float = 0.95, seed: int = 0
+    score_dict: dict[str, np.ndarray | RaggedScores],
+    reps: int = 2000,
+    size: float = 0.95,
+    seed: int = 0,
 ) -> dict[str, dict[str, tuple[float, float, float]]]:
     """``{method: {metric: (point, low, high)}}`` for every metric in :data:`METRICS`."""
     out: dict[str, dict[str, tuple[float, float, float]]] = {}
@@ -148,10 +265,14 @@ def interval_estimates(
 
 
 def probability_of_improvement_ci(
-    x: np.ndarray, y: np.ndarray, reps: int = 2000, size: float = 0.95, seed: int = 0
+    x: np.ndarray | RaggedScores,
+    y: np.ndarray | RaggedScores,
+    reps: int = 2000,
+    size: float = 0.95,
+    seed: int = 0,
 ) -> tuple[float, float, float]:
     """P(X > Y) with a stratified bootstrap interval (X and Y resampled independently)."""
-    x, y = _matrix(x), _matrix(y)
+    x, y = _checked(x), _checked(y)
     rng = np.random.default_rng(seed)
     values = np.array(
         [probability_of_improvement(_resample(x, rng), _resample(y, rng)) for _ in range(reps)]

@@ -4,10 +4,17 @@ Scores are the final evaluation returns normalised per env with the suite's
 ``(return - min_score) / (max_score - min_score)``. Written to ``RUN_DIR/report/``:
 
 * ``report.md``: IQM, mean, median, optimality gap [95% CI] per method; probability of
-  improvement over the first method; final success per env and method;
+  improvement over the suite's first method; final success per env and method; the runs that
+  have not finished;
 * ``aggregate.png``: the interval estimates; ``curves.png``: IQM sample-efficiency curves with
   bands; ``terms.png``: what each method's agent was paid for over training (mean per-episode
   sum of every reward term).
+
+Every finished run counts: an env where fewer seeds have finished enters the statistics with
+the runs it has (:class:`~rewardshaping.bench.aggregate.RaggedScores`). A method with no finished
+run on some env gets no aggregate (a mean over fewer envs is not comparable); the report lists it
+as incomplete, with those envs. The base of "P(method > base)" is always the suite's first
+method; if that one is incomplete the report says so rather than compare against another.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ import numpy as np
 
 from rewardshaping.bench.aggregate import (
     METRICS,
+    RaggedScores,
     interval_estimates,
     iqm,
     probability_of_improvement_ci,
@@ -52,10 +60,10 @@ def _normalise(value: float, env: dict) -> float:
     return (value - env["min_score"]) / span if span else value
 
 
-def _score_matrices(
-    res: dict, column: str = "eval_return", step_index: int = -1, only: str | None = None
-):
-    # `only`: one method's matrix (its runs may have more evaluation rows than the others')
+def _env_scores(
+    res: dict, column: str, step_index: int, only: str | None
+) -> dict[str, list[list[float]]]:
+    """``{method: [scores of its finished runs on each env, in suite order]}``."""
     suite, runs = res["suite"], res["runs"]
     out = {}
     for method in suite["methods"]:
@@ -63,16 +71,65 @@ def _score_matrices(
             continue
         cols = []
         for env in suite["envs"]:
-            vals = [
-                _normalise(runs[(env["name"], method["name"], s)][step_index][column], env)
-                for s in suite["seeds"]
-                if (env["name"], method["name"], s) in runs
-            ]
+            vals = []
+            for s in suite["seeds"]:
+                rows = runs.get((env["name"], method["name"], s))
+                if rows is not None:
+                    vals.append(_score(rows, column, step_index, env, f"{method['name']} seed {s}"))
             cols.append(vals)
-        n = min((len(c) for c in cols), default=0)
-        if n:
-            out[method["name"]] = np.array([c[:n] for c in cols]).T  # (runs, tasks)
+        out[method["name"]] = cols
     return out
+
+
+def _score(rows: list[dict], column: str, step_index: int, env: dict, run: str) -> float:
+    value = _normalise(rows[step_index].get(column, float("nan")), env)
+    if not np.isfinite(value):
+        # A finished run without a score is a broken file, not a run to leave out unsaid.
+        raise ValueError(f"{env['name']} {run}: {column} is {value} at evaluation {step_index}")
+    return value
+
+
+def _score_matrices(
+    res: dict, column: str = "eval_return", step_index: int = -1, only: str | None = None
+) -> dict[str, RaggedScores]:
+    """``{method: scores}`` of the methods with a finished run on every env, each env with all
+    its finished runs (tasks may have different run counts). ``only``: one method's scores (its
+    runs may have more evaluation rows than the others')."""
+    return {
+        m: RaggedScores(cols)
+        for m, cols in _env_scores(res, column, step_index, only).items()
+        if all(cols)
+    }
+
+
+def _missing_envs(res: dict) -> dict[str, list[str]]:
+    """``{method: envs where it has no finished run}`` for the incomplete methods."""
+    envs = [e["name"] for e in res["suite"]["envs"]]
+    out = {}
+    for m in res["suite"]["methods"]:
+        missing = [
+            e
+            for e in envs
+            if not any((e, m["name"], s) in res["runs"] for s in res["suite"]["seeds"])
+        ]
+        if missing:
+            out[m["name"]] = missing
+    return out
+
+
+def _unfinished(res: dict) -> list[str]:
+    """One line per (method, env) with runs that have not finished, naming their seeds."""
+    suite, lines = res["suite"], []
+    for m in suite["methods"]:
+        for e in suite["envs"]:
+            seeds = [s for s in suite["seeds"] if (e["name"], m["name"], s) not in res["runs"]]
+            if seeds:
+                done = len(suite["seeds"]) - len(seeds)
+                lines.append(
+                    f"- {m['name']} on {e['name']}: seed(s) {', '.join(map(str, seeds))} "
+                    f"({done} of {len(suite['seeds'])} finished)"
+                )
+    return lines
 
 
 def _fmt(p: float, lo: float, hi: float) -> str:
@@ -83,34 +140,94 @@ def write_report(run_dir: str | Path, reps: int = 2000, plots: bool = True) -> P
     """Aggregate the sweep in ``run_dir``; returns the path of ``report.md``."""
     run_dir = Path(run_dir)
     res = load_results(run_dir)
-    suite = res["suite"]
-    scores = _score_matrices(res)
-    if not scores:
+    if not res["runs"]:
         raise ValueError(f"{run_dir}: no completed runs to report")
+    scores = _score_matrices(res)
     est = interval_estimates(scores, reps=reps)
-    methods = list(scores)
-    base = methods[0]
-    lines = [
-        f"# {suite['name']}: {len(res['runs'])} completed runs",
+    lines = _header(res, reps)
+    lines += _score_table(res, scores, est, reps)
+    lines += _success_table(res)
+    unfinished = _unfinished(res)
+    if unfinished:
+        lines += ["", "Runs not finished (not in any statistic):", "", *unfinished]
+    out = run_dir / "report"
+    if plots and scores:
+        _plots(res, scores, est, out, reps)
+        lines += [
+            "",
+            "![aggregate](aggregate.png)",
+            "",
+            "![curves](curves.png)",
+            "",
+            "![terms](terms.png)",
+        ]
+    elif plots:
+        lines += ["", "No plots: no method has a finished run on every env."]
+    path = out / "report.md"
+    atomic_write(path, "\n".join(lines) + "\n")
+    return path
+
+
+def _header(res: dict, reps: int) -> list[str]:
+    suite = res["suite"]
+    total = len(suite["envs"]) * len(suite["methods"]) * len(suite["seeds"])
+    return [
+        f"# {suite['name']}: {len(res['runs'])} completed runs (of {total})",
         "",
         f"Budget {suite['budget']} env steps per run; {len(suite['seeds'])} seeds; "
         f"scores = final evaluation return ({suite['eval_episodes']} episodes), normalised per env. "
         "Intervals: 95% stratified bootstrap (rliable's methodology), "
-        f"{reps} resamples.",
+        f"{reps} resamples. Every finished run counts: an env where fewer runs have finished "
+        "enters with the runs it has.",
         "",
+    ]
+
+
+def _score_table(res: dict, scores: dict, est: dict, reps: int) -> list[str]:
+    """The aggregate table: every method of the suite, incomplete ones marked as such."""
+    methods = [m["name"] for m in res["suite"]["methods"]]
+    base = methods[0]  # the suite's first method, whether or not it is complete
+    missing = _missing_envs(res)
+    lines = [
         "| method | " + " | ".join(METRICS) + f" | P(method > {base}) |",
         "| --- |" + " --- |" * (len(METRICS) + 1),
     ]
     for m in methods:
+        if m not in scores:
+            lines.append(f"| {m} (incomplete) |" + " - |" * (len(METRICS) + 1))
+            continue
         poi = (
             "-"
-            if m == base
+            if m == base or base not in scores
             else _fmt(*probability_of_improvement_ci(scores[m], scores[base], reps))
         )
         lines.append(f"| {m} | " + " | ".join(_fmt(*est[m][k]) for k in METRICS) + f" | {poi} |")
-    lines += [
+    notes = [_incomplete_note(res, m, envs) for m, envs in missing.items()]
+    if base in missing:
+        notes.append(
+            f"- {base}, the base method of P(method > {base}), is incomplete: no probability of "
+            "improvement is given (no other method is taken as the base in its place)."
+        )
+    return lines + ([""] + notes if notes else [])
+
+
+def _incomplete_note(res: dict, method: str, missing: list[str]) -> str:
+    finished = sum(1 for (_, m, _) in res["runs"] if m == method)
+    left_out = (
+        f"; its {finished} finished run(s) appear in the success table only" if finished else ""
+    )
+    return (
+        f"- {method} is incomplete, so it has no aggregate: no finished run on "
+        f"{', '.join(missing)}{left_out}."
+    )
+
+
+def _success_table(res: dict) -> list[str]:
+    suite = res["suite"]
+    methods = [m["name"] for m in suite["methods"]]
+    lines = [
         "",
-        "Final success rate (mean over seeds):",
+        "Final success rate (mean over finished seeds):",
         "",
         "| env | " + " | ".join(methods) + " |",
         "| --- |" + " --- |" * len(methods),
@@ -125,20 +242,7 @@ def write_report(run_dir: str | Path, reps: int = 2000, plots: bool = True) -> P
             ]
             cells.append(f"{np.mean(vals):.2f}" if vals else "-")
         lines.append(f"| {env['name']} | " + " | ".join(cells) + " |")
-    out = run_dir / "report"
-    if plots:
-        _plots(res, scores, est, out, reps)
-        lines += [
-            "",
-            "![aggregate](aggregate.png)",
-            "",
-            "![curves](curves.png)",
-            "",
-            "![terms](terms.png)",
-        ]
-    path = out / "report.md"
-    atomic_write(path, "\n".join(lines) + "\n")
-    return path
+    return lines
 
 
 def _plots(res: dict, scores: dict, est: dict, out: Path, reps: int) -> None:

@@ -10,9 +10,9 @@
 
 Runs from several machines merge by copying their folders side by side and re-indexing
 (:func:`write_index`). A ``done`` run whose metrics file is missing, truncated or altered (its
-SHA-256 differs from the one in status.json) is treated as not done and rerun. A checkpoint that
-is missing, truncated or altered (its SHA-256 differs from its header's) is ignored: the run
-restarts from step 0. Checkpoints written before the header existed still load (unchecked).
+SHA-256 differs from the one in status.json) is treated as not done and rerun, and indexed as
+``corrupt``. A checkpoint that is missing, truncated or altered (its SHA-256 differs from its
+header's) is ignored: the run restarts from step 0. Checkpoints written before the header existed still load (unchecked).
 """
 
 from __future__ import annotations
@@ -84,12 +84,38 @@ def _csv_text(rows: list[dict[str, Any]]) -> str:
 
 
 def read_metrics(path: Path) -> list[dict[str, float]]:
-    """Rows of a metrics.csv as floats (empty cells are NaN)."""
+    """Rows of a metrics.csv as floats (empty cells are NaN).
+
+    Raises ValueError, naming the file and line, for a row with missing or extra fields or a
+    cell that is not a number (a truncated or hand-edited file), rather than reading it wrong.
+    """
+    rows = []
     with open(path, newline="") as f:
-        return [
-            {k: float(v) if v != "" else float("nan") for k, v in row.items()}
-            for row in csv.DictReader(f)
-        ]
+        reader = csv.DictReader(f)
+        try:
+            for row in reader:
+                rows.append(_metrics_row(row, path, reader.line_num))
+        except csv.Error as e:
+            raise ValueError(f"{path}: line {reader.line_num}: not valid CSV: {e}") from None
+    return rows
+
+
+def _metrics_row(row: dict, path: Path, line: int) -> dict[str, float]:
+    # DictReader files extra cells under the key None and fills missing ones with None.
+    if None in row:
+        raise ValueError(f"{path}: line {line}: {len(row[None])} field(s) more than the header")
+    missing = [k for k, v in row.items() if v is None]
+    if missing:
+        raise ValueError(f"{path}: line {line}: no value for {missing} (a truncated row?)")
+    try:
+        return {k: float(v) if v != "" else float("nan") for k, v in row.items()}
+    except ValueError as e:
+        raise ValueError(f"{path}: line {line}: {e}") from None
+
+
+def _reaches(rows: list[dict[str, float]] | None, budget: int) -> bool:
+    """Whether the metric rows end at the budget (a run killed midway leaves fewer)."""
+    return bool(rows) and rows[-1].get("step", 0) >= budget
 
 
 class RunFolder:
@@ -120,22 +146,27 @@ class RunFolder:
         atomic_write(self.metrics_path, text)
         return hashlib.sha256(text.encode()).hexdigest()
 
-    def is_done(self, budget: int) -> bool:
-        """Done, with an intact metrics file that reaches the budget."""
+    def verified_metrics(self) -> list[dict[str, float]] | None:
+        """The metric rows of a run marked done whose metrics file is the one status.json
+        recorded (same SHA-256) and parses; None otherwise (not done, or the file is missing,
+        truncated or altered)."""
         st = self.status()
         if st.get("status") != "done":
-            return False
+            return None
         try:
             raw = self.metrics_path.read_bytes()
         except OSError:
-            return False
+            return None
         if hashlib.sha256(raw).hexdigest() != st.get("metrics_sha256"):
-            return False
+            return None
         try:
-            rows = read_metrics(self.metrics_path)
-        except (ValueError, csv.Error):
-            return False
-        return bool(rows) and rows[-1].get("step", 0) >= budget
+            return read_metrics(self.metrics_path)
+        except ValueError:
+            return None
+
+    def is_done(self, budget: int) -> bool:
+        """Done, with an intact metrics file that reaches the budget."""
+        return _reaches(self.verified_metrics(), budget)
 
     def save_checkpoint(self, payload: dict[str, Any]) -> None:
         raw = pickle.dumps(payload)
@@ -163,28 +194,61 @@ class RunFolder:
 
 
 def write_index(out: Path) -> Path:
-    """Rebuild OUT/index.csv from the run folders found under ``out``."""
+    """Rebuild OUT/index.csv from the run folders found under ``out``.
+
+    Final values come only from runs that pass the checks :meth:`RunFolder.is_done` makes (the
+    metrics file has the checksum status.json recorded and reaches the run's budget): runs are
+    merged by copying folders, and a partly copied file must not show as a result. A run marked
+    done that fails them is indexed as ``corrupt`` (metrics file missing, altered, truncated or
+    unreadable; or run.json unreadable) or ``incomplete`` (intact but short of the budget).
+    """
     out = Path(out)
-    rows = []
-    for spec_path in sorted(out.rglob("run.json")):
-        folder = spec_path.parent
-        spec = json.loads(spec_path.read_text())
-        status = RunFolder(out, str(folder.relative_to(out))).status()
-        row = {
-            "run_id": str(folder.relative_to(out)),
-            "env": spec["env"]["name"],
-            "method": spec["method"]["name"],
-            "seed": spec["seed"],
-            "status": status.get("status"),
-        }
-        if (folder / "metrics.csv").exists() and status.get("status") == "done":
-            last = read_metrics(folder / "metrics.csv")[-1]
-            row.update(
-                final_step=last.get("step"),
-                final_return=last.get("eval_return"),
-                final_success=last.get("eval_success"),
-            )
-        rows.append(row)
+    rows = [_index_row(out, spec_path.parent) for spec_path in sorted(out.rglob("run.json"))]
     path = out / "index.csv"
     atomic_write(path, _csv_text(rows))
     return path
+
+
+def _index_row(out: Path, folder: Path) -> dict[str, Any]:
+    run_id = folder.relative_to(out).as_posix()
+    run = RunFolder(out, run_id)
+    status = run.status().get("status")
+    try:
+        spec = json.loads((folder / "run.json").read_text())
+        row = {
+            "run_id": run_id,
+            "env": spec["env"]["name"],
+            "method": spec["method"]["name"],
+            "seed": spec["seed"],
+        }
+    except (OSError, ValueError, KeyError, TypeError):
+        # A partly copied run.json: index the run as corrupt under its folder's names.
+        return {"run_id": run_id, **_names_from_path(run_id), "status": "corrupt"}
+    row["status"] = status
+    if status == "done":
+        row.update(_final_values(run, spec.get("budget")))
+    return row
+
+
+def _final_values(run: RunFolder, budget: int | None) -> dict[str, Any]:
+    """``status`` (done, corrupt or incomplete) and, for a done run, its final values."""
+    rows = run.verified_metrics()
+    if rows is None:
+        return {"status": "corrupt"}
+    # run.json holds the budget; a spec without one can only be checked for integrity.
+    if not rows or (budget is not None and not _reaches(rows, budget)):
+        return {"status": "incomplete"}
+    last = rows[-1]
+    return {
+        "status": "done",
+        "final_step": last.get("step"),
+        "final_return": last.get("eval_return"),
+        "final_success": last.get("eval_success"),
+    }
+
+
+def _names_from_path(run_id: str) -> dict[str, Any]:
+    parts = run_id.split("/")
+    if len(parts) == 3 and parts[2].startswith("seed"):
+        return {"env": parts[0], "method": parts[1], "seed": parts[2].removeprefix("seed")}
+    return {"env": "", "method": "", "seed": ""}

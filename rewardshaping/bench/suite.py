@@ -12,7 +12,7 @@ of the SB3 algorithm (``sb3``) or :class:`~rewardshaping.agents.ppo.PPOConfig` f
     seeds: 5                  # or a list: [0, 1, 2]
     envs:
       - id: MiniGrid-Empty-8x8-v0
-        name: empty8          # short name used in run folders (default: the id)
+        name: empty8          # short name used in run folders (default: the id; '/' -> '_')
         wrappers: [minigrid_fully_obs, minigrid_image]
         max_score: 1.0        # score normalisation for the optimality gap
     methods:
@@ -235,14 +235,14 @@ def parse_suite(data: Any, source: str = "<dict>") -> Suite:
         envs.append(
             EnvSpec(
                 id=str(e["id"]),
-                name=str(e.get("name", e["id"])).replace("/", "_"),
+                name=_folder_name(str(e.get("name", e["id"])), f"{where}.name", fail),
                 wrappers=tuple(wrappers),
                 kwargs=mapping(e.get("kwargs", {}), f"{where}.kwargs"),
                 max_score=max_score,
                 min_score=min_score,
             )
         )
-    _unique([e.name for e in envs], "envs[].name", source)
+    _unique([str(e.get("name", e["id"])) for e in data["envs"]], envs, "envs[].name", source)
 
     if not isinstance(data["methods"], list) or not data["methods"]:
         fail("methods", "expected a non-empty list")
@@ -273,8 +273,9 @@ def parse_suite(data: Any, source: str = "<dict>") -> Suite:
                 fail(f"{where}.terms[{k}]", f"bad arguments: {err}")
         weight = m.get("weight", 1.0)
         _check_weight(weight, built, f"{where}.weight", fail)
-        methods.append(MethodSpec(str(m["name"]), dict(agent), tuple(terms), weight))
-    _unique([m.name for m in methods], "methods[].name", source)
+        name = _folder_name(str(m["name"]), f"{where}.name", fail)
+        methods.append(MethodSpec(name, dict(agent), tuple(terms), weight))
+    _unique([str(m["name"]) for m in data["methods"]], methods, "methods[].name", source)
     return Suite(
         name, tuple(envs), tuple(methods), seeds, budget, eval_every, eval_episodes, source
     )
@@ -381,7 +382,35 @@ def _check_toolkit(
                 )
 
 
-def _unique(names: list[str], where: str, source: str) -> None:
-    dup = sorted({n for n in names if names.count(n) > 1})
-    if dup:
-        raise ConfigError(f"{source}: {where}: names must be unique, {dup} repeat")
+def _folder_name(name: str, where: str, fail: Any) -> str:
+    """``name`` made into one folder of a run's path (``ENV/METHOD/seedK``).
+
+    Path separators become ``_``: a name must not add folders, nor climb out of the output
+    folder. Names that still cannot be one folder are refused.
+    """
+    clean = name.replace("/", "_").replace("\\", "_")
+    if clean in ("", ".", ".."):
+        fail(where, f"{name!r} cannot name a run folder; use a name with other characters")
+    if "\0" in clean:
+        fail(where, f"{name!r} contains a NUL character, which no file name may hold")
+    return clean
+
+
+def _unique(names: list[str], specs: list, where: str, source: str) -> None:
+    """Folder names (``specs[i].name``, cleaned from ``names[i]``) must differ: runs of two
+    envs or methods sharing a folder would overwrite each other."""
+    given: dict[str, list[str]] = {}
+    for name, spec in zip(names, specs, strict=True):
+        given.setdefault(spec.name, []).append(name)
+    clashes = [
+        f"{sorted(set(orig))[0]!r} repeats"
+        if len(set(orig)) == 1
+        else f"{' and '.join(map(repr, orig))} become folder {folder!r}"
+        for folder, orig in given.items()
+        if len(orig) > 1
+    ]
+    if clashes:
+        raise ConfigError(
+            f"{source}: {where}: names must be unique as run folder names ('/' and '\\' become "
+            f"'_'): " + "; ".join(clashes)
+        )
