@@ -333,10 +333,14 @@ class KeyDoorVectorEnv(VectorEnv):
         num_envs: N.
         size: side of the square grid, walls included (>= 5).
         difficulty: ``"easy"``, ``"medium"``, ``"hard"``, ``"fixed"`` or a :class:`Difficulty`.
-        max_episode_steps: truncation horizon (default ``4 * size**2``).
+        max_episode_steps: truncation horizon (default ``4 * size**2``), which also scales the
+            success reward.
         obs_mode: ``"vector"`` or ``"image"``.
         autoreset_mode: a ``gymnasium.vector.AutoresetMode`` (or its string value).
         render_mode: ``None`` or ``"ansi"`` (a text picture per env).
+        max_steps: the same horizon under the name the registered ids use (``gym.make`` and
+            ``gym.make_vec`` take ``max_episode_steps`` for a ``TimeLimit`` of their own and
+            would not pass it on); give one of the two.
 
     Example:
         >>> import numpy as np
@@ -366,7 +370,9 @@ class KeyDoorVectorEnv(VectorEnv):
         obs_mode: str = "vector",
         autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
         render_mode: str | None = None,
+        max_steps: int | None = None,
     ) -> None:
+        max_episode_steps = _horizon(max_episode_steps, max_steps)
         if int(num_envs) < 1:
             raise ValueError(f"num_envs must be >= 1, got {num_envs}")
         if int(size) < 5:
@@ -640,12 +646,16 @@ class KeyDoorEnv(gym.Env):
         self,
         size: int = 8,
         difficulty: str | Difficulty = "medium",
-        max_episode_steps: int | None = None,
+        max_steps: int | None = None,
         obs_mode: str = "vector",
         render_mode: str | None = None,
+        max_episode_steps: int | None = None,
     ) -> None:
+        # ``max_steps``, as in MiniGrid: gym.make(id, max_episode_steps=N) would keep that
+        # name for a TimeLimit of its own, and the env's reward would scale by another horizon.
+        horizon = _horizon(max_episode_steps, max_steps)
         self._vec = KeyDoorVectorEnv(
-            1, size, difficulty, max_episode_steps, obs_mode, AutoresetMode.DISABLED, render_mode
+            1, size, difficulty, horizon, obs_mode, AutoresetMode.DISABLED, render_mode
         )
         self.observation_space = self._vec.single_observation_space
         self.action_space = self._vec.single_action_space
@@ -678,7 +688,21 @@ class KeyDoorEnv(gym.Env):
         return self._vec.size
 
 
-#: id -> constructor kwargs of the registered configurations.
+def _horizon(max_episode_steps: int | None, max_steps: int | None) -> int | None:
+    """The horizon given under either name (both only if they agree)."""
+    if max_steps is None:
+        return max_episode_steps
+    if max_episode_steps is not None and int(max_episode_steps) != int(max_steps):
+        raise ValueError(
+            f"max_steps={max_steps} and max_episode_steps={max_episode_steps} disagree; they "
+            "name the same horizon, give one"
+        )
+    return max_steps
+
+
+#: id -> constructor kwargs of the registered configurations (the horizon as ``max_steps``:
+#: ``gym.make_vec`` in sync/async mode passes these through ``gym.make``, which would take a
+#: ``max_episode_steps`` for its own TimeLimit and leave the env at its default horizon).
 REGISTERED: dict[str, dict[str, Any]] = {
     "rewardshaping/KeyDoor-Easy-v0": {"size": 6, "difficulty": "easy"},
     "rewardshaping/KeyDoor-v0": {"size": 8, "difficulty": "medium"},
@@ -686,12 +710,8 @@ REGISTERED: dict[str, dict[str, Any]] = {
     "rewardshaping/KeyDoor-Hard-16x16-v0": {"size": 16, "difficulty": "hard"},
     # Fixed layouts with short horizons: a uniformly random policy succeeds in under 1% of
     # episodes (0.7% and 0.4%, 2560 episodes each), so these need directed exploration.
-    "rewardshaping/KeyDoor-Fixed-v0": {"size": 8, "difficulty": "fixed", "max_episode_steps": 60},
-    "rewardshaping/KeyDoor-Fixed-10x10-v0": {
-        "size": 10,
-        "difficulty": "fixed",
-        "max_episode_steps": 100,
-    },
+    "rewardshaping/KeyDoor-Fixed-v0": {"size": 8, "difficulty": "fixed", "max_steps": 60},
+    "rewardshaping/KeyDoor-Fixed-10x10-v0": {"size": 10, "difficulty": "fixed", "max_steps": 100},
 }
 
 

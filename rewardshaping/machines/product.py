@@ -145,6 +145,23 @@ class ProductCore:
         self._eye = np.eye(machine.num_states, dtype=np.float32)
         self._all_states = np.arange(machine.num_states)
 
+    def reset_labels(self, world: Any, num_envs: int | None) -> np.ndarray:
+        """``info["labels"]`` at a reset, in the machine's propositions like those of a step.
+
+        The world's reset labels (in the labelling's columns) are projected when it reports
+        them, else all False: a vector env stacks each step's infos from its sub-envs, so a
+        reset and a step must report arrays of one width.
+        """
+        width = len(self.machine.propositions)
+        shape = (width,) if num_envs is None else (num_envs, width)
+        if world is not None:
+            arr = np.asarray(world)
+            if arr.dtype != object and arr.shape[-1:] == (len(self.labelling.propositions),):
+                out = arr.astype(bool)[..., self.columns]
+                if out.shape == shape:
+                    return out
+        return np.zeros(shape, bool)
+
     def observation(self, obs: Any, u: np.ndarray) -> Any:
         """Batched product observation from batched env obs and machine states (N,)."""
         if self.obs_mode == "dict":
@@ -424,6 +441,7 @@ class RewardMachineEnv(gym.Wrapper, gym.utils.RecordConstructorArgs):
         self._last_step = None  # the previous episode's experiences are no longer "the last"
         info = dict(info)
         info["machine_state"] = self.machine_state
+        info["labels"] = self.core.reset_labels(info.get("labels"), None)
         return self._obs(obs, self.machine_state), info
 
     def step(self, action: Any):

@@ -141,6 +141,9 @@ class RewardMachineVectorEnv(VectorWrapper, gym.utils.RecordConstructorArgs):
         self._dummy[mask] = False
         self._machine_ended[mask] = False
         self._last_obs = copy_obs(obs)
+        info = dict(info)
+        info["labels"] = self.core.reset_labels(info.get("labels"), self.num_envs)
+        info["_labels"] = np.asarray(info.get("_labels", mask), bool) | mask
         return self.core.observation(obs, self.machine_state), info
 
     def _start_states(self, states: Any) -> np.ndarray:
