@@ -40,8 +40,9 @@ from typing import Any
 import yaml
 
 from rewardshaping.agents.config_files import load_config_file, parse_overrides
-from rewardshaping.agents.term_registry import build_terms, term_names
+from rewardshaping.agents.term_registry import build_terms, parse_term_spec, term_names
 from rewardshaping.cli import Command, int_at_least
+from rewardshaping.shaping.gamma import check_shaping_gamma
 
 __all__ = ["COMMAND", "run_train"]
 
@@ -132,25 +133,25 @@ def run_train(settings: dict[str, Any], *, resume: bool = False, progress: bool 
     if algo not in ALGOS:
         raise ValueError(f"algo must be one of {ALGOS}, got {algo!r}")
     specs = settings.pop("terms", None) or []
+    if isinstance(specs, str):  # `terms: step_penalty:-0.1` in a config file: one spec
+        specs = [specs]
+    if not isinstance(specs, (list, tuple)):
+        raise ValueError(f"terms must be a list of term specs, got {type(specs).__name__}")
     terms, weights = build_terms(specs) if specs else (None, 1.0)
     config_cls = PPOConfig if algo == "ppo" else DQNConfig
     config = config_cls.from_dict(settings)
     _check_device(config.device)
+    if hasattr(config, "validate"):
+        config.validate()  # before anything is written to log_dir
     log_dir = config.log_dir
-    if algo == "ppo" and log_dir and not config.checkpoint_every:
-        config = dataclasses.replace(config, checkpoint_every=10)
+    if algo == "ppo" and log_dir and "checkpoint_every" not in settings:
+        config = dataclasses.replace(config, checkpoint_every=10)  # an explicit 0 stays 0
     ckpt = Path(log_dir) / "checkpoint.pt" if log_dir else None
     resuming = bool(resume and ckpt is not None and ckpt.exists())
     if resuming:
         _check_unchanged(ckpt, algo, specs, config)
     elif resume:
         print(f"no checkpoint in {log_dir}: the run starts afresh", file=sys.stderr)
-    if log_dir:
-        # Written once the settings are known to take effect (checked above when resuming).
-        Path(log_dir).mkdir(parents=True, exist_ok=True)
-        record = {"algo": algo, "terms": list(specs), **dataclasses.asdict(config)}
-        record["hidden_sizes"] = list(record["hidden_sizes"])
-        (Path(log_dir) / "run.yaml").write_text(yaml.safe_dump(record, sort_keys=False))
 
     # A fresh agent replaces the logs of an earlier attempt in log_dir; a resumed one keeps
     # them up to its checkpoint.
@@ -164,6 +165,16 @@ def run_train(settings: dict[str, Any], *, resume: bool = False, progress: bool 
             agent = DQN.load(ckpt, terms=terms, weight=weights, **_overrides(config))
         else:
             agent = DQN(config, terms=terms, weight=weights)
+    # PBRS keeps the optimal policies only with the agent's own discount (the bench trainers
+    # check this too); refuse before training or recording anything.
+    check_shaping_gamma(agent.envs, agent)
+    if log_dir:
+        # Written once the settings are known to take effect: the agent accepted them (and a
+        # resumed run was checked against its checkpoint above).
+        Path(log_dir).mkdir(parents=True, exist_ok=True)
+        record = {"algo": algo, "terms": list(specs), **dataclasses.asdict(config)}
+        record["hidden_sizes"] = list(record["hidden_sizes"])
+        (Path(log_dir) / "run.yaml").write_text(yaml.safe_dump(record, sort_keys=False))
     start_step, start = agent.global_step, time.perf_counter()
     agent.learn(progress_bar=progress)
     elapsed = time.perf_counter() - start
@@ -209,6 +220,24 @@ def _overrides(config: Any) -> dict[str, Any]:
     return {name: getattr(config, name) for name in RESUMABLE_CHANGES}
 
 
+def _spec_key(spec: Any) -> Any:
+    """A term spec (string or mapping) as ``(name, kwargs, weight)``, for comparisons."""
+    if isinstance(spec, str):
+        name, kwargs, weight = parse_term_spec(spec)
+    elif isinstance(spec, dict):
+        kwargs = dict(spec)
+        name = kwargs.pop("name", None) or kwargs.pop("type", None)
+        kwargs.pop("type", None)
+        weight = kwargs.pop("weight", 1.0)
+    else:
+        return spec
+    try:
+        weight = float(weight)
+    except (TypeError, ValueError):
+        pass
+    return (name, sorted(kwargs.items(), key=lambda kv: str(kv[0])), weight)
+
+
 def _check_unchanged(ckpt: Path, algo: str, specs: list[Any], config: Any) -> None:
     """Refuse to resume the run saved in ``ckpt`` with other settings than it ran with (other
     than :data:`RESUMABLE_CHANGES`): the checkpoint would not honour them, and run.yaml would
@@ -228,7 +257,10 @@ def _check_unchanged(ckpt: Path, algo: str, specs: list[Any], config: Any) -> No
     run_yaml = ckpt.parent / "run.yaml"
     if run_yaml.is_file():
         saved_specs = load_config_file(run_yaml).get("terms") or []
-        if list(saved_specs) != list(specs):
+        if isinstance(saved_specs, str):
+            saved_specs = [saved_specs]
+        # Compared as parsed (name, arguments, weight): weight=2 and weight=2.0 are one spec.
+        if [_spec_key(x) for x in saved_specs] != [_spec_key(x) for x in specs]:
             changed.append(f"terms: {saved_specs} -> {list(specs)}")
     saved = dataclasses.asdict(type(config).from_dict(state["config"]))
     for name, value in dataclasses.asdict(config).items():

@@ -30,7 +30,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import tomllib
 import yaml
 
 from rewardshaping.registry import ConfigError, ensure_env_registered, make_term, wrapper_names
@@ -147,16 +146,34 @@ def load_suite(path: str | Path) -> Suite:
     if not path.exists():
         raise ConfigError(f"{path}: no such suite file")
     text = path.read_text()
-    try:
-        if path.suffix == ".toml":
-            data = tomllib.loads(text)
-        elif path.suffix == ".json":
-            data = json.loads(text)
-        else:
-            data = yaml.safe_load(text)
-    except (yaml.YAMLError, tomllib.TOMLDecodeError, json.JSONDecodeError) as e:
-        raise ConfigError(f"{path}: not valid {path.suffix.lstrip('.') or 'YAML'}: {e}") from None
+    kind = path.suffix.lstrip(".") or "YAML"
+    if path.suffix == ".toml":
+        toml = _toml(path)
+        try:
+            data = toml.loads(text)
+        except toml.TOMLDecodeError as e:
+            raise ConfigError(f"{path}: not valid toml: {e}") from None
+    else:
+        try:
+            data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+        except (yaml.YAMLError, json.JSONDecodeError) as e:
+            raise ConfigError(f"{path}: not valid {kind}: {e}") from None
     return parse_suite(data, source=str(path))
+
+
+def _toml(path: Path) -> Any:
+    # Imported here, not at the top: tomllib is Python 3.11+, and this module is imported by
+    # every command of the CLI (Python 3.10 is supported, with tomli for TOML files).
+    try:
+        import tomllib
+    except ImportError:
+        try:
+            import tomli as tomllib  # type: ignore[no-redef]
+        except ImportError:
+            raise ConfigError(
+                f"{path}: TOML suite files need Python 3.11+ or `pip install tomli`"
+            ) from None
+    return tomllib
 
 
 def parse_suite(data: Any, source: str = "<dict>") -> Suite:
@@ -273,8 +290,9 @@ def parse_suite(data: Any, source: str = "<dict>") -> Suite:
                 fail(f"{where}.terms[{k}]", f"bad arguments: {err}")
         weight = m.get("weight", 1.0)
         _check_weight(weight, built, f"{where}.weight", fail)
-        name = _folder_name(str(m["name"]), f"{where}.name", fail)
-        methods.append(MethodSpec(name, dict(agent), tuple(terms), weight))
+        # Not `name`: that is the suite's, used below.
+        method_name = _folder_name(str(m["name"]), f"{where}.name", fail)
+        methods.append(MethodSpec(method_name, dict(agent), tuple(terms), weight))
     _unique([str(m["name"]) for m in data["methods"]], methods, "methods[].name", source)
     return Suite(
         name, tuple(envs), tuple(methods), seeds, budget, eval_every, eval_episodes, source

@@ -69,8 +69,8 @@ def parse_env_kwargs(items: list[str]) -> dict[str, Any]:
     """``["key=value", ...]`` -> dict; values are read as JSON when they parse, else strings.
 
     Example:
-        >>> parse_env_kwargs(["n_states=8", "kind=garnet", "flag=true"])
-        {'n_states': 8, 'kind': 'garnet', 'flag': True}
+        >>> parse_env_kwargs(["n_states=8", "kind=garnet", "flag=true", "other=False"])
+        {'n_states': 8, 'kind': 'garnet', 'flag': True, 'other': False}
     """
     out: dict[str, Any] = {}
     for item in items:
@@ -80,8 +80,13 @@ def parse_env_kwargs(items: list[str]) -> dict[str, Any]:
         try:
             out[key] = json.loads(value)
         except json.JSONDecodeError:
-            out[key] = value
+            # Python's spellings too (train --set reads them so): the string "False" would be
+            # a truthy flag for the env.
+            out[key] = _PY_LITERALS.get(value.strip().lower(), value)
     return out
+
+
+_PY_LITERALS: dict[str, Any] = {"true": True, "false": False, "none": None}
 
 
 def _import_attr(target: str) -> Any:
