@@ -5,8 +5,10 @@ The names and factories live in :mod:`rewardshaping.registry` (one table for sui
 
 A term spec is ``NAME``, ``NAME:VALUE``, ``NAME:key=value,...`` or ``NAME:VALUE,key=value,...``;
 the key ``weight`` sets the term's weight in the pipeline; a bare VALUE sets the term's
-``value_arg`` (e.g. ``beta`` of ``count_bonus``). Values are read as literals (int, float,
-true/false, none) or kept as strings -- never evaluated.
+``value_arg`` (e.g. ``beta`` of ``count_bonus``). A key may appear once, the bare value counting
+as its ``value_arg``. Values are read as literals (int, float, true/false, none) or kept as strings --
+never evaluated. Config files may write a term as a mapping ``{name: TYPE, weight: w, **kwargs}``
+(``type`` for ``name`` as in suite files).
 
 Example:
     >>> terms, weights = build_terms(["step_penalty:-0.05,weight=2"])
@@ -19,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from rewardshaping.registry import register_term, term_entry, term_names
+from rewardshaping.registry import ConfigError, register_term, term_entry, term_names
 from rewardshaping.terms import RewardTerm
 
 __all__ = ["register_term", "term_names", "parse_term_spec", "build_terms", "parse_value"]
@@ -51,6 +53,9 @@ def parse_value(text: str) -> Any:
 def parse_term_spec(spec: str) -> tuple[str, dict[str, Any], float]:
     """``(name, kwargs, weight)`` of a spec string (see the module docstring).
 
+    A key given twice is an error, not "the last one wins": in ``count_bonus:0.1,beta=0.5``
+    the bare value already sets ``beta``, and silently keeping one of two values hides a typo.
+
     Example:
         >>> parse_term_spec("count_bonus:0.1,mode=inverse,weight=0.5")
         ('count_bonus', {'beta': 0.1, 'mode': 'inverse'}, 0.5)
@@ -59,22 +64,69 @@ def parse_term_spec(spec: str) -> tuple[str, dict[str, Any], float]:
     entry = term_entry(name, where=f"term spec {spec!r}")
     kwargs: dict[str, Any] = {}
     weight = 1.0
+    seen: dict[str, str] = {}  # key -> the part that set it, for the repeated-key error
     for k, part in enumerate(p for p in rest.split(",") if p.strip()) if rest else []:
-        key, eq, value = part.partition("=")
-        if not eq:
-            if k != 0 or entry.value_arg is None:
-                raise ValueError(
-                    f"in {spec!r}: {part!r} must be key=value"
-                    + ("" if entry.value_arg else f" ({name!r} takes no bare value)")
-                )
-            kwargs[entry.value_arg] = parse_value(part)
-        elif key.strip() == "weight":
-            try:
-                weight = float(parse_value(value))
-            except (TypeError, ValueError):
-                raise ValueError(f"in {spec!r}: weight must be a number, got {value!r}") from None
+        key, value = _key_value(spec, name, entry.value_arg, k, part)
+        if key in seen:
+            raise ValueError(
+                f"in term spec {spec!r}: {key!r} is given twice ({seen[key].strip()!r} and "
+                f"{part.strip()!r}); give it once"
+            )
+        seen[key] = part
+        if key == "weight":
+            weight = _as_weight(value, f"in term spec {spec!r}")
         else:
-            kwargs[key.strip()] = parse_value(value)
+            kwargs[key] = parse_value(value)
+    return name, kwargs, weight
+
+
+def _key_value(spec: str, name: str, value_arg: str | None, k: int, part: str) -> tuple[str, str]:
+    """``(key, value text)`` of one comma-separated part; a bare first value is ``value_arg``'s."""
+    key, eq, value = part.partition("=")
+    if eq:
+        return key.strip(), value
+    if k != 0 or value_arg is None:
+        raise ValueError(
+            f"in {spec!r}: {part!r} must be key=value"
+            + ("" if value_arg else f" ({name!r} takes no bare value)")
+        )
+    return value_arg, part
+
+
+def _as_weight(value: Any, where: str) -> float:
+    """A term's weight as a float; anything else (``high``, ``true``) is an error saying where."""
+    if isinstance(value, str):
+        value = parse_value(value)
+    # bool is an int subclass: float(True) would quietly be a weight of 1.0.
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"{where}: weight must be a number, got {value!r}")
+    return float(value)
+
+
+def _mapping_spec(spec: Mapping[str, Any]) -> tuple[str, dict[str, Any], float]:
+    """``(name, kwargs, weight)`` of ``{"name": TYPE, "weight": w, **kwargs}``.
+
+    ``type`` is accepted for ``name`` because suite files and :func:`make_term` spell the term
+    type so; without either, the error says so instead of looking up a term named None.
+    """
+    kwargs = dict(spec)
+    where = f"term {dict(spec)}"
+    name, type_ = kwargs.pop("name", None), kwargs.pop("type", None)
+    if name is not None and type_ is not None and name != type_:
+        raise ConfigError(
+            f"{where}: 'name' {name!r} and 'type' {type_!r} differ; in a train config both give "
+            "the term type (unlike a suite file, where 'name' is the reporting name), so give "
+            "one of them; repeated types are named count_bonus, count_bonus_2, ... automatically"
+        )
+    name = type_ if name is None else name
+    if name is None:
+        raise ConfigError(
+            f"{where}: the mapping has no 'name' (the term type, e.g. {{name: step_penalty}}; "
+            f"'type' is accepted too); known types: {term_names()}"
+        )
+    name = str(name)
+    term_entry(name, where=where)
+    weight = _as_weight(kwargs.pop("weight", 1.0), where)
     return name, kwargs, weight
 
 
@@ -82,24 +134,23 @@ def build_terms(
     specs: Sequence[str | Mapping[str, Any]],
 ) -> tuple[list[RewardTerm], dict[str, float]]:
     """Terms and their weights from spec strings or mappings ``{"name": ..., "weight": ...,
-    **kwargs}`` (as config files write them). Repeated names get suffixes ``_2``, ``_3``."""
+    **kwargs}`` (as config files write them; ``type`` may stand for ``name``). Repeated names
+    get suffixes ``_2``, ``_3``."""
     terms: list[RewardTerm] = []
     weights: dict[str, float] = {}
     for spec in specs:
         if isinstance(spec, str):
             name, kwargs, weight = parse_term_spec(spec)
+            where = f"term spec {spec!r}: "
         elif isinstance(spec, Mapping):
-            kwargs = dict(spec)
-            name = kwargs.pop("name", None)
-            term_entry(str(name), where=f"term {dict(spec)}")
-            weight = float(kwargs.pop("weight", 1.0))
+            name, kwargs, weight = _mapping_spec(spec)
+            where = f"term {dict(spec)}: "
         else:
             raise TypeError(f"a term spec is a string or a mapping, got {type(spec).__name__}")
         factory = term_entry(name).factory
         try:
             term = factory(**kwargs)
         except (TypeError, ValueError) as exc:  # e.g. count_bonus:abc -> float('abc')
-            where = f"term spec {spec!r}: " if isinstance(spec, str) else ""
             raise ValueError(f"{where}cannot build term {name!r} with {kwargs}: {exc}") from None
         base, k = term.name, 2
         while term.name in weights:

@@ -8,6 +8,7 @@ composition, episode-step counters and per-episode sums of every term.
 
 from __future__ import annotations
 
+import copy
 import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -300,7 +301,23 @@ class RewardPipeline:
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         """Restore :meth:`state_dict`. The saved terms must be this pipeline's, by name and in
-        order, for as many envs; otherwise a ValueError names both, and nothing is changed."""
+        order, for as many envs; otherwise a ValueError names both, and nothing is changed.
+
+        All or nothing: the saved counters are checked first, then the terms load, and only
+        then do the pipeline's own step counters change. A term that refuses its state (a count
+        table saved with other settings, say) raises its own exception type with its name in
+        the message (the original is the cause), and the terms loaded before it get their own
+        states back, so the pipeline keeps running as it was.
+        """
+        self._check_saved_terms(state)
+        counters = self._saved_counters(state)
+        self._load_terms(state["terms"])
+        self.global_step = counters["global_step"]
+        self._episode_step[:] = counters["episode_step"]
+        self._ep_env[:] = counters["ep_env"]
+        self._ep_terms[:] = counters["ep_terms"]
+
+    def _check_saved_terms(self, state: Mapping[str, Any]) -> None:
         saved = list(state["terms"])
         if saved != self.names:
             raise ValueError(
@@ -313,12 +330,60 @@ class RewardPipeline:
                 f"the saved reward-term state is for {saved_envs[0] if saved_envs else '?'} "
                 f"envs, this pipeline has {self.num_envs}"
             )
-        self.global_step = int(state["global_step"])
-        self._episode_step[:] = state["episode_step"]
-        self._ep_env[:] = state["ep_env"]
-        self._ep_terms[:] = state["ep_terms"]
-        for t in self.terms:
-            t.load_state_dict(state["terms"][t.name])
+
+    def _saved_counters(self, state: Mapping[str, Any]) -> dict[str, Any]:
+        """The saved step counters, converted and shape-checked before anything is changed
+        (a bad one must not surface after the terms have already loaded)."""
+        out: dict[str, Any] = {"global_step": int(state["global_step"])}
+        for key, mine in (
+            ("episode_step", self._episode_step),
+            ("ep_env", self._ep_env),
+            ("ep_terms", self._ep_terms),
+        ):
+            arr = np.asarray(state[key], dtype=mine.dtype)
+            if arr.shape != mine.shape:
+                raise ValueError(
+                    f"the saved reward-term state's {key!r} has shape {arr.shape}, this "
+                    f"pipeline's {mine.shape}"
+                )
+            out[key] = arr
+        return out
+
+    def _load_terms(self, saved: Mapping[str, Any]) -> None:
+        """Load every term's saved state; if one refuses, roll the others back and name it.
+
+        The rollback reloads each term's own state, taken before the load, rather than loading
+        into copies of the terms and swapping them in: callers hold the term objects (a user's
+        ``bonus = CountBonus()``, an agent's hooks), and those must be the ones that load. The
+        snapshots are deep copies because a term's state_dict may hand out its live arrays or
+        tensors, which its load would overwrite; they cost one copy of every term's state per
+        load. A term that cannot reload its own state either raises that error (chained to the
+        first), and then earlier terms may stay loaded.
+        """
+        before = [copy.deepcopy(t.state_dict()) for t in self.terms]
+        for k, term in enumerate(self.terms):
+            try:
+                term.load_state_dict(saved[term.name])
+            except Exception as exc:
+                # The failing term too: not every term's load is atomic.
+                for t, own in zip(self.terms[: k + 1], before, strict=False):
+                    t.load_state_dict(own)
+                named = _naming_term(exc, term.name)
+                if named is None:
+                    raise
+                raise named from exc
+
+
+def _naming_term(exc: Exception, name: str) -> Exception | None:
+    """``exc``'s type again with the term's name in the message, so that callers catching that
+    type still do; None (after adding a note to ``exc``) for a type that needs other arguments."""
+    message = f"reward term {name!r} cannot load its saved state: {exc}"
+    try:
+        return type(exc)(message)
+    except Exception:
+        if hasattr(exc, "add_note"):  # Python >= 3.11
+            exc.add_note(message)
+        return None
 
 
 def _as_terms(terms: TermsLike) -> list[RewardTerm]:
@@ -344,7 +409,11 @@ def _as_terms(terms: TermsLike) -> list[RewardTerm]:
     names = [t.name for t in out]
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:
-        raise ValueError(f"term names must be unique, {dup} repeat; pass name=... or a dict")
+        raise ValueError(
+            f"term names must be unique, {dup} repeat; give the terms different names: name=... "
+            "when building them (or pass a dict name -> term), or a `name:` key on the term "
+            "entries of a suite file ({type: count_bonus, name: count_bonus_pos, ...})"
+        )
     if "env_reward" in names:
         raise ValueError("'env_reward' is reserved for the env's own reward; rename the term")
     return out

@@ -1,9 +1,10 @@
 """Named factories for reward terms and env wrappers, so configs stay data.
 
 Suite files, the ``train`` CLI and other config-driven entry points name terms and wrappers
-(``{"type": "step_penalty", "value": -0.01}``); they never import arbitrary dotted paths from a
-config. Feature packages register their factories here; users add their own with
-:func:`register_term` / :func:`register_wrapper` from Python.
+(``{"type": "step_penalty", "value": -0.01}``, with an optional reporting ``name`` that tells
+two terms of one type apart); they never import arbitrary dotted paths from a config. Feature
+packages register their factories here; users add their own with :func:`register_term` /
+:func:`register_wrapper` from Python.
 """
 
 from __future__ import annotations
@@ -152,14 +153,33 @@ def _call(factory: Callable, args: tuple, kwargs: dict, what: str, name: str, wh
 
 
 def make_term(spec: str | Mapping[str, Any], where: str = "term") -> RewardTerm:
-    """Build a registered term from ``"name"`` or ``{"type": name, **kwargs}``.
+    """Build a registered term from ``"type"`` or ``{"type": type, "name": name, **kwargs}``.
+
+    ``name`` (optional) is the term's reporting name, the key of its weight and of its logged
+    values; it defaults to the factory's (usually the type). A pipeline needs unique names, so
+    two terms of one type need a ``name`` on at least one of them. Names are never made up
+    here (no ``_2`` suffixes as on the ``train`` command line): a suite's weights and reports
+    refer to terms by name, and a name the file does not contain could not be weighted.
 
     Example:
         >>> make_term({"type": "step_penalty", "value": -0.1})
         StepPenalty(name='step_penalty')
+        >>> make_term({"type": "step_penalty", "name": "cost"})
+        StepPenalty(name='cost')
     """
-    name, kwargs = _split(spec, "term", where)
-    return _call(term_entry(name, where).factory, (), kwargs, "term", name, where)
+    type_, kwargs = _split(spec, "term", where)
+    name = _term_name(kwargs.pop("name", None), where) if "name" in kwargs else None
+    term = _call(term_entry(type_, where).factory, (), kwargs, "term", type_, where)
+    if name is not None:
+        term.name = name
+    return term
+
+
+def _term_name(name: Any, where: str) -> str:
+    """A reporting name from a config: a non-empty string (``name: 3`` or ``name: ""`` is not)."""
+    if not isinstance(name, str) or not name.strip():
+        raise ConfigError(f"{where}.name: a term's name is a non-empty string, got {name!r}")
+    return name
 
 
 def make_wrapped_env(
