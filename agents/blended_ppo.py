@@ -400,10 +400,14 @@ class BlendedPPO(PPO):
             self._blend_stats.update(self.meta_step(primary_adv, adv_h))
         elif bc.learn_weights and bc.no_evidence_decay > 0 and not evidence:
             with torch.no_grad():
-                self.blend_weights.logit.sub_(bc.no_evidence_decay)
+                logit = self.blend_weights.logit
+                decayed = logit - bc.no_evidence_decay
                 if bc.fade_floor > 0:  # w = w_max * sigmoid(logit) >= fade_floor * w_max
-                    floor = math.log(bc.fade_floor / (1.0 - bc.fade_floor))
-                    self.blend_weights.logit.clamp_(min=floor)
+                    # The decay stops at the floor; a weight already below it stays where it
+                    # is (clamping would raise it).
+                    floor = torch.full_like(logit, math.log(bc.fade_floor / (1 - bc.fade_floor)))
+                    decayed = torch.maximum(decayed, torch.minimum(logit, floor))
+                logit.copy_(decayed)
             faded = max(self.heuristic_weights().values()) < bc.reset_policy_below
             if faded and not self.policy_was_reset:
                 self._reset_policy()

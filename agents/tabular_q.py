@@ -22,7 +22,7 @@ import numba
 import numpy as np
 
 from rewardshaping.agents.replay import Experiences
-from rewardshaping.transitions import Transitions
+from rewardshaping.transitions import Transitions, batch_obs
 
 __all__ = ["TabularQ", "value_iteration", "toytext_model"]
 
@@ -228,8 +228,10 @@ def _start(space: gym.Space | None) -> int:
     return int(space.start) if isinstance(space, gym.spaces.Discrete) else 0
 
 
-def _batched(obs: Any) -> np.ndarray:
-    return np.asarray(obs)[None]
+def _batched(obs: Any) -> Any:
+    # Dict and Tuple observations (a product env's {"obs", "machine_state"}) batched per field,
+    # as a vector env gives them: np.asarray would make a 1-element object array.
+    return batch_obs(obs)
 
 
 def value_iteration(

@@ -41,8 +41,9 @@ from rewardshaping.transitions import (
 
 __all__ = ["RewardMachineEnv", "ProductCore", "CounterfactualBatch"]
 
-# The per-machine-state entries of a step's info (crm_shaping only with a potential).
-CRM_INFO_KEYS = ("crm_next_state", "crm_reward", "crm_terminal", "crm_shaping")
+# The per-machine-state entries of a step's info (crm_shaping only with a potential; crm_paid:
+# what the env pays from each machine state, its reward and shaping included).
+CRM_INFO_KEYS = ("crm_next_state", "crm_reward", "crm_terminal", "crm_shaping", "crm_paid")
 
 ObsMode = Literal["dict", "onehot"]
 RewardMode = Literal["machine", "add"]
@@ -401,11 +402,18 @@ class RewardMachineEnv(gym.Wrapper, gym.utils.RecordConstructorArgs):
         self.observation_space = self.core.observation_space
         self.machine_state = self.machine.initial_index
         self._last_obs: Any = None
-        self._last_step: tuple[Transitions, dict[str, np.ndarray]] | None = None
+        # (batch, core output, machine state before the step) of the last step
+        self._last_step: tuple[Transitions, dict[str, np.ndarray], int] | None = None
 
-    def counterfactual_experiences(self) -> CounterfactualBatch:
+    def counterfactual_experiences(self, include_real: bool = True) -> CounterfactualBatch:
         """CRM experiences of the last step: one per live machine state (product observations
         in this wrapper's ``obs_mode``), for a DQN-style replay buffer.
+
+        ``include_real=False`` leaves out the experience of the machine state the env was in,
+        the real transition, which an SB3 algorithm already stores itself. The last step's
+        experiences stay available after the ``reset()`` that follows its episode's end (SB3's
+        vector envs reset inside ``step()``, and the final step is the one that pays); a reset
+        in mid-episode, or the next step, replaces them.
 
         Example:
             >>> from rewardshaping.envs.office import OfficeWorld, office_machine
@@ -418,9 +426,17 @@ class RewardMachineEnv(gym.Wrapper, gym.utils.RecordConstructorArgs):
         """
         if self._last_step is None or not self.core.counterfactuals:
             raise RuntimeError("no step with counterfactuals=True taken yet")
-        batch, out = self._last_step
+        batch, out, u = self._last_step
         env_terminated = batch.terminated
-        return self.core.experiences(batch.obs, batch.action, batch.next_obs, out, env_terminated)
+        exp = self.core.experiences(batch.obs, batch.action, batch.next_obs, out, env_terminated)
+        if include_real:
+            return exp
+        keep = np.flatnonzero(exp.machine_state != u)
+        return CounterfactualBatch(
+            obs=_take_rows(exp.obs, keep), action=exp.action[keep], reward=exp.reward[keep],
+            next_obs=_take_rows(exp.next_obs, keep), terminated=exp.terminated[keep],
+            env_index=exp.env_index[keep], machine_state=exp.machine_state[keep],
+        )  # fmt: skip
 
     def _obs(self, obs: Any, u: int) -> Any:
         out = self.core.observation(batch_obs(obs), np.array([u]))
@@ -436,9 +452,12 @@ class RewardMachineEnv(gym.Wrapper, gym.utils.RecordConstructorArgs):
             start = _start_state(self.machine, options.pop("machine_state"))
             options = options or None
         obs, info = self.env.reset(seed=seed, options=options)
+        if self._last_obs is not None:
+            # A reset in mid-episode: that episode's last experiences are not "the last step"
+            # any more. After an episode's end they are (see counterfactual_experiences).
+            self._last_step = None
         self.machine_state = start
         self._last_obs = copy_obs(obs)  # the env may mutate and return this buffer next step
-        self._last_step = None  # the previous episode's experiences are no longer "the last"
         info = dict(info)
         info["machine_state"] = self.machine_state
         info["labels"] = self.core.reset_labels(info.get("labels"), None)
@@ -476,8 +495,8 @@ class RewardMachineEnv(gym.Wrapper, gym.utils.RecordConstructorArgs):
             for key in CRM_INFO_KEYS:
                 if key in out:
                     info[key] = out[key][0]
+        self._last_step = (batch, out, self.machine_state)
         self.machine_state = nxt
-        self._last_step = (batch, out)
         terminated = bool(terminated) or bool(self.machine.is_terminal[nxt])
         self._last_obs = None if (terminated or truncated) else obs
         return self._obs(obs, nxt), reward, terminated, bool(truncated), info

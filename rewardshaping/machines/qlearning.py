@@ -46,7 +46,10 @@ class MachineQLearning:
         num_actions: number of actions.
         machine: the reward machine of the product env.
         config: hyperparameters; ``config.counterfactual`` switches CRM on,
-            ``config.potential`` (one value per machine state) switches shaping on.
+            ``config.potential`` (one value per machine state) switches shaping on. The learner
+            trains on what the product env pays (``info["crm_paid"]``: the machine's reward,
+            plus the env's with ``reward_mode="add"``, plus the env's own shaping): give a
+            potential to the env or to the learner, not to both.
         obs_index: maps an env observation to its index (default: ``int(obs)``).
         seed: seed of the exploration and tie-breaking generator.
 
@@ -122,14 +125,19 @@ class MachineQLearning:
         s2 = self.obs_index(next_obs["obs"])
         u_next = int(next_obs["machine_state"])
         env_terminated = env_termination(info, terminated, self.machine.is_terminal[u_next])
+        # What the env pays from each machine state (crm_paid): with reward_mode="add" or a
+        # potential on the env, the machine's reward alone (crm_reward) is another task. Infos
+        # of older product envs lack it and give the machine's reward.
+        paid = info.get("crm_paid")
         if cfg.counterfactual:
             us = self.live
-            rewards = np.asarray(info["crm_reward"], dtype=float)[us]
+            rewards = np.asarray(info["crm_reward"] if paid is None else paid, dtype=float)[us]
             nexts = np.asarray(info["crm_next_state"])[us]
             ends = np.asarray(info["crm_terminal"], dtype=bool)[us] | env_terminated
         else:
             us = np.array([u])
-            rewards = np.array([float(info["machine_reward"])])
+            real = info["machine_reward"] if paid is None else np.asarray(paid)[u]
+            rewards = np.array([float(real)])
             nexts = np.array([u_next])
             ends = np.array([bool(terminated)])
         if self.potential is not None:

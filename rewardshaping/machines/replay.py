@@ -1,11 +1,12 @@
 """Feeding counterfactual experiences (CRM) to replay buffers: a stable-baselines3 path.
 
 An SB3 off-policy algorithm (DQN, SAC, ...) adds the real transition itself; CRM adds one more
-experience per live machine state. :func:`add_to_sb3_replay_buffer` writes a
+experience per other live machine state. :func:`add_to_sb3_replay_buffer` writes a
 :class:`~rewardshaping.machines.product.CounterfactualBatch` into an SB3 ``ReplayBuffer``
 (e.g. from a callback's ``_on_step``: ``add_to_sb3_replay_buffer(model.replay_buffer,
-env.counterfactual_experiences())``; the wrapped env's observation mode must match the
-model's observation space, e.g. ``obs_mode="onehot"``).
+env.counterfactual_experiences(include_real=False))``, so that the real transition is not
+stored twice; the wrapped env's observation mode must match the model's observation space,
+e.g. ``obs_mode="onehot"``). The buffer must not use ``optimize_memory_usage``.
 """
 
 from __future__ import annotations
@@ -36,6 +37,13 @@ def add_to_sb3_replay_buffer(buffer: Any, batch: CounterfactualBatch) -> int:
         >>> add_to_sb3_replay_buffer(buf, env.counterfactual_experiences()), buf.size()
         (2, 2)
     """
+    if getattr(buffer, "optimize_memory_usage", False):
+        # That buffer keeps next_obs in the next row's obs slot: each added row would overwrite
+        # the next observation of the row before it.
+        raise ValueError(
+            "add_to_sb3_replay_buffer needs a ReplayBuffer with optimize_memory_usage=False: "
+            "with it, counterfactual rows would overwrite each other's next observations"
+        )
     n = len(batch)
     k = int(getattr(buffer, "n_envs", 1))
     for start in range(0, n, k):
