@@ -122,3 +122,27 @@ def test_tabular_q_batches_dict_observations_for_experience_fn():
         experience_fn=experience_fn, seed=0,
     )  # fmt: skip
     assert seen and isinstance(seen[0], dict) and np.shape(seen[0]["obs"]) == (1,)
+
+
+def test_a_called_machine_that_accepts_on_the_envs_last_step_earns_its_success():
+    from rewardshaping.machines.options import OptionConfig, OptionLearner
+
+    h = parse_machine("""
+root: top
+machines:
+  sub: {initial: v0, terminal: [acc], edges: [{from: v0, to: acc, when: a}]}
+  top: {initial: u0, terminal: [done],
+        edges: [{from: u0, to: u1, call: sub}, {from: u1, to: done, when: b, reward: 1}]}
+""")
+    env = RewardMachineEnv(Corridor(term_at=3), h, InfoLabelling(["a", "b"]))  # ends where a holds
+    agent = OptionLearner(h, 4, 2, OptionConfig(gamma=0.9, alpha=1.0, epsilon=0.0), seed=0)
+    obs, _ = env.reset(seed=0)
+    agent.begin_episode(obs)
+    for _ in range(2):  # right, right: cell 1 -> 2 -> 3, and the env terminates there
+        agent.act(obs)
+        nxt, _, terminated, truncated, info = env.step(1)
+        agent.observe(obs, 1, nxt, info, terminated, truncated)
+        obs = nxt
+    assert info["env_terminated"]
+    assert agent.meta["sub"][0, 1, 0] == pytest.approx(0.9)  # accepted after two steps
+    assert agent.meta["top"][0, 1, 0] == 0.0  # the env ended before top could finish

@@ -277,14 +277,10 @@ class OptionLearner:
             target = np.where(sat, 1.0, cfg.gamma * boot)
             self.leaf_q[:, s, action] += cfg.alpha * (target - self.leaf_q[:, s, action])
 
-        if env_terminated and not self.flat.is_terminal[u2]:
-            for lev in self.plan:
-                if learn and lev.learn:
-                    self._update(lev, 0.0)
-            self.plan, self.leaf = [], -1
-            return
-        # Below, the env may have ended too, but only together with the whole hierarchy: every
-        # level still learns what its machine did on this last step.
+        # The env ended before the hierarchy did: no level has a future to bootstrap from, but a
+        # called machine that accepted on this very step still earns its success (as a leaf
+        # option does above), so every level learns what its machine did on this last step.
+        ended_early = env_terminated and not self.flat.is_terminal[u2]
         keep: list[_Level] = []
         prefix = True
         moved_to: list[int] = []  # each level's machine state after the step (-1: finished)
@@ -314,10 +310,14 @@ class OptionLearner:
                 tau = self.t - lev.t0
                 if res.terminal:
                     self._update(lev, cfg.gamma ** (tau - 1) if res.accepted else 0.0)
+                elif ended_early:
+                    self._update(lev, 0.0)
                 else:
                     opts = self.choices[(lev.machine, new_u)]
                     best = self.meta[lev.machine][new_u, s2, opts].max() if opts else 0.0
                     self._update(lev, cfg.gamma**tau * best)
+            elif ended_early and learn and lev.learn:
+                self._update(lev, 0.0)  # still running (or never entered) when the env ended
             consistent = not changed and (actual or in_new or j >= len(new_stack))
             if j + 1 < len(new_stack) and new_stack[j + 1][2] != lev.edge:
                 consistent = False  # a different call is in progress below this level
