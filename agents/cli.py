@@ -40,7 +40,7 @@ from typing import Any
 import yaml
 
 from rewardshaping.agents.config_files import load_config_file, parse_overrides
-from rewardshaping.agents.term_registry import build_terms, parse_term_spec, term_names
+from rewardshaping.agents.term_registry import build_terms, parse_spec, term_names
 from rewardshaping.cli import Command, int_at_least
 from rewardshaping.shaping.gamma import check_shaping_gamma
 
@@ -221,21 +221,9 @@ def _overrides(config: Any) -> dict[str, Any]:
 
 
 def _spec_key(spec: Any) -> Any:
-    """A term spec (string or mapping) as ``(name, kwargs, weight)``, for comparisons."""
-    if isinstance(spec, str):
-        name, kwargs, weight = parse_term_spec(spec)
-    elif isinstance(spec, dict):
-        kwargs = dict(spec)
-        name = kwargs.pop("name", None) or kwargs.pop("type", None)
-        kwargs.pop("type", None)
-        weight = kwargs.pop("weight", 1.0)
-    else:
-        return spec
-    try:
-        weight = float(weight)
-    except (TypeError, ValueError):
-        pass
-    return (name, sorted(kwargs.items(), key=lambda kv: str(kv[0])), weight)
+    """A term spec (string or mapping) as ``(name, sorted kwargs, weight)``, for comparisons."""
+    name, kwargs, weight = parse_spec(spec)
+    return (name, sorted(kwargs.items()), weight)
 
 
 def _check_unchanged(ckpt: Path, algo: str, specs: list[Any], config: Any) -> None:

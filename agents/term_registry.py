@@ -24,7 +24,14 @@ from typing import Any
 from rewardshaping.registry import ConfigError, register_term, term_entry, term_names
 from rewardshaping.terms import RewardTerm
 
-__all__ = ["register_term", "term_names", "parse_term_spec", "build_terms", "parse_value"]
+__all__ = [
+    "register_term",
+    "term_names",
+    "parse_term_spec",
+    "parse_spec",
+    "build_terms",
+    "parse_value",
+]
 
 
 def parse_value(text: str) -> Any:
@@ -130,6 +137,20 @@ def _mapping_spec(spec: Mapping[str, Any]) -> tuple[str, dict[str, Any], float]:
     return name, kwargs, weight
 
 
+def parse_spec(spec: str | Mapping[str, Any]) -> tuple[str, dict[str, Any], float]:
+    """``(name, kwargs, weight)`` of a spec string or a config file's mapping.
+
+    Example:
+        >>> parse_spec({"type": "step_penalty", "value": -0.1, "weight": 2})
+        ('step_penalty', {'value': -0.1}, 2.0)
+    """
+    if isinstance(spec, str):
+        return parse_term_spec(spec)
+    if isinstance(spec, Mapping):
+        return _mapping_spec(spec)
+    raise TypeError(f"a term spec is a string or a mapping, got {type(spec).__name__}")
+
+
 def build_terms(
     specs: Sequence[str | Mapping[str, Any]],
 ) -> tuple[list[RewardTerm], dict[str, float]]:
@@ -139,14 +160,8 @@ def build_terms(
     terms: list[RewardTerm] = []
     weights: dict[str, float] = {}
     for spec in specs:
-        if isinstance(spec, str):
-            name, kwargs, weight = parse_term_spec(spec)
-            where = f"term spec {spec!r}: "
-        elif isinstance(spec, Mapping):
-            name, kwargs, weight = _mapping_spec(spec)
-            where = f"term {dict(spec)}: "
-        else:
-            raise TypeError(f"a term spec is a string or a mapping, got {type(spec).__name__}")
+        name, kwargs, weight = parse_spec(spec)
+        where = f"term spec {spec!r}: " if isinstance(spec, str) else f"term {dict(spec)}: "
         factory = term_entry(name).factory
         try:
             term = factory(**kwargs)

@@ -99,7 +99,7 @@ class ShapedVecEnv(VecEnvWrapper):
     def reset(self):
         obs = self.venv.reset()
         self.pipeline.reset(None)
-        self._last_obs = _copy(obs)
+        self._last_obs = copy_obs(obs)  # DummyVecEnv returns views of its buffers
         return obs
 
     def step_async(self, actions: np.ndarray) -> None:
@@ -139,7 +139,7 @@ class ShapedVecEnv(VecEnvWrapper):
                 info["episode_length"] = int(out.episode_lengths[i])
         if dones.any():
             self.pipeline.reset(dones)
-        self._last_obs = _copy(obs)
+        self._last_obs = copy_obs(obs)  # DummyVecEnv returns views of its buffers
         return obs, out.reward, dones, infos
 
 
@@ -190,8 +190,3 @@ class _SB3Infos(dict):
 
     def __len__(self) -> int:
         return len(self.keys())
-
-
-def _copy(obs: Any) -> Any:
-    # SB3's DummyVecEnv returns views of its own buffers: keep a copy as the next step's obs.
-    return copy_obs(obs)
